@@ -1,0 +1,75 @@
+namespace Qat.MLNet.Quantization.Kernels;
+
+/// <summary>
+/// Splits fake-quantization work over raw tensor memory into per-channel segments and, for large tensors, over
+/// threads. The memory is native (libtorch's), so it does not move while the loops run.
+/// </summary>
+internal static unsafe class FakeQuantDriver
+{
+    /// <summary>Below this many elements a tensor is processed on the calling thread.</summary>
+    internal const long MinElementsPerThread = 1 << 16;
+
+    /// <summary>Per-tensor forward over <paramref name="n"/> elements; <paramref name="mask"/> may be null.</summary>
+    public static void PerTensor(float* x, float* y, byte* mask, long n, float scale, int zeroPoint, int quantMin, int quantMax, int threads)
+    {
+        Partition(n, threads, (start, count) =>
+            FakeQuantKernel.Forward(new ReadOnlySpan<float>(x + start, count), new Span<float>(y + start, count),
+                mask == null ? default : new Span<byte>(mask + start, count), scale, zeroPoint, quantMin, quantMax));
+    }
+
+    /// <summary>
+    /// Per-channel forward over a contiguous tensor seen as [outer, channels, inner], channel c using
+    /// <paramref name="scales"/>[c] and <paramref name="zeroPoints"/>[c]; <paramref name="mask"/> may be null.
+    /// </summary>
+    public static void PerChannel(float* x, float* y, byte* mask, long outer, int channels, long inner,
+        float[] scales, int[] zeroPoints, int quantMin, int quantMax, int threads)
+    {
+        long segments = outer * channels;
+        long segmentsPerPart = Math.Max(1, MinElementsPerThread / Math.Max(1, inner));
+        int parts = (int)Math.Clamp(segments / segmentsPerPart, 1, Math.Max(1, threads));
+        void Run(long first, long last)
+        {
+            for (long s = first; s < last; s++)
+            {
+                int c = (int)(s % channels);
+                long start = s * inner;
+                int count = (int)inner;
+                FakeQuantKernel.Forward(new ReadOnlySpan<float>(x + start, count), new Span<float>(y + start, count),
+                    mask == null ? default : new Span<byte>(mask + start, count), scales[c], zeroPoints[c], quantMin, quantMax);
+            }
+        }
+        if (parts == 1)
+        {
+            Run(0, segments);
+            return;
+        }
+        Parallel.For(0, parts, p => Run(segments * p / parts, segments * (p + 1) / parts));
+    }
+
+    /// <summary>dx = grad * mask over <paramref name="n"/> elements.</summary>
+    public static void Backward(float* grad, byte* mask, float* dx, long n, int threads)
+    {
+        Partition(n, threads, (start, count) =>
+            FakeQuantKernel.Backward(new ReadOnlySpan<float>(grad + start, count), new ReadOnlySpan<byte>(mask + start, count),
+                new Span<float>(dx + start, count)));
+    }
+
+    private static void Partition(long n, int threads, Action<long, int> body)
+    {
+        int parts = (int)Math.Clamp(n / MinElementsPerThread, 1, Math.Max(1, threads));
+        if (parts == 1)
+        {
+            for (long start = 0; start < n; start += int.MaxValue)
+                body(start, (int)Math.Min(int.MaxValue, n - start));
+            return;
+        }
+        // Chunk boundaries on multiples of 32 keep every chunk but the last on the vector path.
+        long chunk = ((n + parts - 1) / parts + 31) & ~31L;
+        Parallel.For(0, parts, p =>
+        {
+            long start = p * chunk;
+            if (start < n)
+                body(start, (int)Math.Min(chunk, n - start));
+        });
+    }
+}

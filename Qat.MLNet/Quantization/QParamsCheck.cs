@@ -1,0 +1,19 @@
+using Qat.MLNet.Internal;
+
+namespace Qat.MLNet.Quantization;
+
+/// <summary>Checks of quantization parameters shared by the fake-quant functions, observers and FakeQuantize.</summary>
+internal static class QParamsCheck
+{
+    /// <summary>quantMin must not exceed quantMax.</summary>
+    public static void Range(int quantMin, int quantMax)
+        => Guard.Require(quantMin <= quantMax, "quantMin", quantMin, $"must be <= quantMax ({quantMax}).");
+
+    /// <summary>A scale must be positive and finite.</summary>
+    public static void Scale(float scale, string name)
+        => Guard.Require(float.IsFinite(scale) && scale > 0f, name, scale, "must be a positive finite number.");
+
+    /// <summary>A zero point must lie in [quantMin, quantMax].</summary>
+    public static void ZeroPoint(int zeroPoint, int quantMin, int quantMax, string name)
+        => Guard.Require(zeroPoint >= quantMin && zeroPoint <= quantMax, name, zeroPoint, $"must be within [quantMin, quantMax] = [{quantMin}, {quantMax}].");
+}
