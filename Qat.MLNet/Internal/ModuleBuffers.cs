@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet.Internal;
+
+/// <summary>
+/// Creates and rewrites the small buffers of quantization modules (observer statistics, scales, zero points, switches).
+/// Buffers live as long as their module, so they are kept out of any caller's dispose scope.
+/// </summary>
+internal static class ModuleBuffers
+{
+    /// <summary>A new float32 buffer.</summary>
+    public static Tensor Create(float[] values, params long[] shape)
+        => torch.tensor(values, shape, ScalarType.Float32).DetachFromDisposeScope();
+
+    /// <summary>A new int32 buffer.</summary>
+    public static Tensor Create(int[] values, params long[] shape)
+        => torch.tensor(values, shape, ScalarType.Int32).DetachFromDisposeScope();
+
+    /// <summary>A new uint8 buffer.</summary>
+    public static Tensor Create(byte[] values, params long[] shape)
+        => torch.tensor(values, shape, ScalarType.Byte).DetachFromDisposeScope();
+
+    /// <summary>
+    /// Writes <paramref name="values"/> into <paramref name="field"/> in place when the shape and type fit; otherwise makes a
+    /// new buffer, hands it to <paramref name="register"/> (the module's ConditionallyRegisterBuffer under the buffer's
+    /// name), stores it in the field and disposes the old one. PyTorch resizes in place; TorchSharp has no resize_.
+    /// </summary>
+    public static void Write<T>(ref Tensor field, T[] values, long[] shape, Action<Tensor> register) where T : unmanaged
+    {
+        if (field.dtype == ScalarTypeOf<T>() && field.is_contiguous() && field.shape.SequenceEqual(shape))
+        {
+            values.CopyTo(MemoryMarshal.Cast<byte, T>(field.bytes));
+            return;
+        }
+        var replacement = torch.empty(shape, ScalarTypeOf<T>()).DetachFromDisposeScope();
+        values.CopyTo(MemoryMarshal.Cast<byte, T>(replacement.bytes));
+        register(replacement);
+        var old = field;
+        field = replacement;
+        old.Dispose();
+    }
+
+    private static ScalarType ScalarTypeOf<T>() => typeof(T) == typeof(float) ? ScalarType.Float32
+        : typeof(T) == typeof(int) ? ScalarType.Int32
+        : typeof(T) == typeof(byte) ? ScalarType.Byte
+        : throw new NotSupportedException($"No buffer type for {typeof(T)}.");
+}

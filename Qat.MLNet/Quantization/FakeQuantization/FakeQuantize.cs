@@ -1,0 +1,167 @@
+using Qat.MLNet.Internal;
+using Qat.MLNet.Quantization.Observers;
+using TorchSharp;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet.Quantization;
+
+/// <summary>
+/// Simulates quantization during training (PyTorch: <c>torch.ao.quantization.FakeQuantize</c>, the form PyTorch 1.13's
+/// <c>version=0</c> QAT configurations use). In training it feeds each input to its observer, recomputes scale and zero
+/// point, and returns the fake-quantized input; gradients pass straight through inside the range.
+/// </summary>
+/// <remarks>
+/// <code>
+/// forward(x):
+///   if ObserverEnabled:  observer(x.detach()); (scale, zero_point) = observer.CalculateQParams()
+///   if FakeQuantEnabled: x = FakeQuant.PerTensorAffine(x, scale, zero_point, quant_min, quant_max)   // or per channel
+///   return x
+/// </code>
+/// The buffers <c>scale</c>, <c>zero_point</c>, <c>fake_quant_enabled</c>, <c>observer_enabled</c> and the observer's
+/// <c>min_val</c>/<c>max_val</c> travel in the module's state dict under PyTorch's names.
+/// </remarks>
+public sealed class FakeQuantize : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "activation_post_process")]
+    private readonly ObserverBase _observer;
+
+    [ComponentName(Name = "fake_quant_enabled")]
+    private Tensor _fakeQuantEnabled;
+
+    [ComponentName(Name = "observer_enabled")]
+    private Tensor _observerEnabled;
+
+    [ComponentName(Name = "scale")]
+    private Tensor _scale;
+
+    [ComponentName(Name = "zero_point")]
+    private Tensor _zeroPoint;
+
+    /// <summary>Creates the module with a new observer from <paramref name="observer"/>.</summary>
+    /// <param name="observer">The observer factory (default: <see cref="MovingAverageMinMaxObserver"/> with its defaults).</param>
+    /// <param name="quantMin">Custom lower end of the range, given with <paramref name="quantMax"/>; must fit the observer's dtype.</param>
+    /// <param name="quantMax">Custom upper end of the range.</param>
+    /// <exception cref="ArgumentException">The range is reversed or outside the dtype, or the observer's arguments are invalid.</exception>
+    public FakeQuantize(ObserverFactory? observer = null, int? quantMin = null, int? quantMax = null)
+        : base(nameof(FakeQuantize))
+    {
+        observer ??= MovingAverageMinMaxObserver.WithArgs();
+        if (quantMin is int qmin && quantMax is int qmax)
+        {
+            var dtype = observer.Args.Dtype ?? QuantDType.QUInt8;
+            Guard.Require(qmin <= qmax, nameof(quantMin), qmin, $"must be <= quantMax ({qmax}).");
+            Guard.Require(qmin >= dtype.MinValue(), nameof(quantMin), qmin, $"is below the smallest {dtype.TorchName()} value ({dtype.MinValue()}).");
+            Guard.Require(qmax <= dtype.MaxValue(), nameof(quantMax), qmax, $"is above the largest {dtype.TorchName()} value ({dtype.MaxValue()}).");
+            observer = observer.WithArgs(quantMin: qmin, quantMax: qmax);
+        }
+        else if (quantMin.HasValue != quantMax.HasValue)
+        {
+            throw new ArgumentException($"quantMin ({Guard.Format(quantMin)}) and quantMax ({Guard.Format(quantMax)}) must be given together.",
+                quantMin.HasValue ? nameof(quantMax) : nameof(quantMin));
+        }
+
+        _observer = observer.CreateObserver();
+        _fakeQuantEnabled = ModuleBuffers.Create(new byte[] { 1 }, 1);
+        _observerEnabled = ModuleBuffers.Create(new byte[] { 1 }, 1);
+        _scale = ModuleBuffers.Create(new[] { 1f }, 1);
+        _zeroPoint = ModuleBuffers.Create(new[] { 0 }, 1);
+        RegisterComponents();
+    }
+
+    /// <summary>A factory for FakeQuantize (PyTorch: <c>FakeQuantize.with_args(...)</c>); observer arguments are passed on to the observer.</summary>
+    /// <param name="observer">The observer factory (default MovingAverageMinMaxObserver).</param>
+    /// <param name="quantMin">Custom lower end of the range.</param>
+    /// <param name="quantMax">Custom upper end of the range.</param>
+    /// <param name="dtype">The observer's dtype.</param>
+    /// <param name="qscheme">The observer's scheme.</param>
+    /// <param name="reduceRange">The observer's reduce_range.</param>
+    /// <param name="eps">The observer's eps.</param>
+    /// <param name="averagingConstant">The observer's averaging constant (moving-average observers).</param>
+    /// <param name="chAxis">The observer's channel axis (per-channel observers).</param>
+    public static FakeQuantizeFactory WithArgs(ObserverFactory? observer = null, int? quantMin = null, int? quantMax = null,
+        QuantDType? dtype = null, QScheme? qscheme = null, bool? reduceRange = null, float? eps = null, float? averagingConstant = null,
+        int? chAxis = null)
+        => new FakeQuantizeFactory(MovingAverageMinMaxObserver.WithArgs(), null, null)
+            .WithArgs(observer, quantMin, quantMax, dtype, qscheme, reduceRange, eps, averagingConstant, chAxis);
+
+    /// <summary>The observer (PyTorch: <c>activation_post_process</c>).</summary>
+    public ObserverBase ActivationPostProcess => _observer;
+
+    /// <summary>The current scale: one element, or one per channel (PyTorch buffer <c>scale</c>).</summary>
+    public Tensor Scale => _scale;
+
+    /// <summary>The current zero point, int32 (PyTorch buffer <c>zero_point</c>).</summary>
+    public Tensor ZeroPoint => _zeroPoint;
+
+    /// <summary>The lower end of the integer range.</summary>
+    public int QuantMin => _observer.QuantMin;
+
+    /// <summary>The upper end of the integer range.</summary>
+    public int QuantMax => _observer.QuantMax;
+
+    /// <summary>The quantized type.</summary>
+    public QuantDType Dtype => _observer.Dtype;
+
+    /// <summary>The quantization scheme.</summary>
+    public QScheme QScheme => _observer.QScheme;
+
+    /// <summary>Whether the scheme is per channel.</summary>
+    public bool IsPerChannel => QScheme.IsPerChannel();
+
+    /// <summary>The channel axis, or -1 for per-tensor schemes (PyTorch: <c>ch_axis</c>).</summary>
+    public int ChAxis => _observer is PerChannelMinMaxObserver perChannel ? perChannel.ChAxis : -1;
+
+    /// <summary>Whether forward updates the observer and the qparams (PyTorch buffer <c>observer_enabled</c>).</summary>
+    public bool ObserverEnabled
+    {
+        get => _observerEnabled[0].item<byte>() != 0;
+        set => ModuleBuffers.Write(ref _observerEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("observer_enabled", t));
+    }
+
+    /// <summary>Whether forward fake-quantizes (PyTorch buffer <c>fake_quant_enabled</c>); when false the input passes unchanged.</summary>
+    public bool FakeQuantEnabled
+    {
+        get => _fakeQuantEnabled[0].item<byte>() != 0;
+        set => ModuleBuffers.Write(ref _fakeQuantEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
+    }
+
+    /// <summary>Turns observation on or off (PyTorch: <c>enable_observer</c>).</summary>
+    public void EnableObserver(bool enabled = true) => ObserverEnabled = enabled;
+
+    /// <summary>Turns observation off (PyTorch: <c>disable_observer</c>): scale and zero point stay frozen.</summary>
+    public void DisableObserver() => ObserverEnabled = false;
+
+    /// <summary>Turns fake quantization on or off (PyTorch: <c>enable_fake_quant</c>).</summary>
+    public void EnableFakeQuant(bool enabled = true) => FakeQuantEnabled = enabled;
+
+    /// <summary>Turns fake quantization off (PyTorch: <c>disable_fake_quant</c>).</summary>
+    public void DisableFakeQuant() => FakeQuantEnabled = false;
+
+    /// <summary>The observer's current qparams (PyTorch: <c>calculate_qparams</c>).</summary>
+    public (Tensor Scale, Tensor ZeroPoint) CalculateQParams() => _observer.CalculateQParams();
+
+    /// <summary>Observes (when enabled) and fake-quantizes (when enabled) <paramref name="x"/>.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        if (ObserverEnabled)
+        {
+            using (var scope = NewDisposeScope())
+                _observer.forward(x.detach());
+            var (scales, zeroPoints) = _observer.CalculateQParamsArrays();
+            var shape = new long[] { scales.Length };
+            ModuleBuffers.Write(ref _scale, scales, shape, t => ConditionallyRegisterBuffer("scale", t));
+            ModuleBuffers.Write(ref _zeroPoint, zeroPoints, shape, t => ConditionallyRegisterBuffer("zero_point", t));
+        }
+        if (!FakeQuantEnabled)
+            return x;
+        return IsPerChannel
+            ? FakeQuant.PerChannelAffine(x, TensorMemory.ToFloatArray(_scale), TensorMemory.ToInt32Array(_zeroPoint), ChAxis, QuantMin, QuantMax)
+            : FakeQuant.PerTensorAffine(x, _scale[0].item<float>(), _zeroPoint[0].item<int>(), QuantMin, QuantMax);
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+        => $"FakeQuantize(fake_quant_enabled={FakeQuantEnabled}, observer_enabled={ObserverEnabled}, quant_min={QuantMin}, quant_max={QuantMax}, " +
+           $"dtype={Dtype.TorchName()}, qscheme={QScheme.TorchName()}, ch_axis={ChAxis})";
+}
