@@ -16,4 +16,16 @@ internal static class QParamsCheck
     /// <summary>A zero point must lie in [quantMin, quantMax].</summary>
     public static void ZeroPoint(int zeroPoint, int quantMin, int quantMax, string name)
         => Guard.Require(zeroPoint >= quantMin && zeroPoint <= quantMax, name, zeroPoint, $"must be within [quantMin, quantMax] = [{quantMin}, {quantMax}].");
+
+    /// <summary>Checks every scale and zero point of a per-channel set; names the first bad one (formats names only on failure).</summary>
+    public static void PerChannel(float[] scales, int[] zeroPoints, int quantMin, int quantMax)
+    {
+        for (int c = 0; c < scales.Length; c++)
+        {
+            if (!(float.IsFinite(scales[c]) && scales[c] > 0f))
+                Scale(scales[c], $"scales[{c}]");
+            if (zeroPoints[c] < quantMin || zeroPoints[c] > quantMax)
+                ZeroPoint(zeroPoints[c], quantMin, quantMax, $"zeroPoints[{c}]");
+        }
+    }
 }

@@ -95,11 +95,7 @@ public static class FakeQuant
         long channels = x.shape[axis];
         Guard.Require(scales.Length == channels, nameof(scales), $"length {scales.Length}", $"must equal x.shape[{axis}] ({channels}).");
         Guard.Require(zeroPoints.Length == channels, nameof(zeroPoints), $"length {zeroPoints.Length}", $"must equal x.shape[{axis}] ({channels}).");
-        for (int c = 0; c < channels; c++)
-        {
-            QParamsCheck.Scale(scales[c], $"scales[{c}]");
-            QParamsCheck.ZeroPoint(zeroPoints[c], quantMin, quantMax, $"zeroPoints[{c}]");
-        }
+        QParamsCheck.PerChannel(scales, zeroPoints, quantMin, quantMax);
         using var scope = NewDisposeScope();
         var input = x.is_contiguous() ? x : x.contiguous();
         return FakeQuantPerChannelFunction.apply(input, (float[])scales.Clone(), (int[])zeroPoints.Clone(), (int)axis, quantMin, quantMax)

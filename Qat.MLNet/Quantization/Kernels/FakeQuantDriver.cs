@@ -13,8 +13,7 @@ internal static unsafe class FakeQuantDriver
     public static void PerTensor(float* x, float* y, byte* mask, long n, float scale, int zeroPoint, int quantMin, int quantMax, int threads)
     {
         Partition(n, threads, (start, count) =>
-            FakeQuantKernel.Forward(new ReadOnlySpan<float>(x + start, count), new Span<float>(y + start, count),
-                mask == null ? default : new Span<byte>(mask + start, count), scale, zeroPoint, quantMin, quantMax));
+            FakeQuantKernel.Forward(x + start, y + start, mask == null ? null : mask + start, count, scale, zeroPoint, quantMin, quantMax));
     }
 
     /// <summary>
@@ -33,9 +32,7 @@ internal static unsafe class FakeQuantDriver
             {
                 int c = (int)(s % channels);
                 long start = s * inner;
-                int count = (int)inner;
-                FakeQuantKernel.Forward(new ReadOnlySpan<float>(x + start, count), new Span<float>(y + start, count),
-                    mask == null ? default : new Span<byte>(mask + start, count), scales[c], zeroPoints[c], quantMin, quantMax);
+                FakeQuantKernel.Forward(x + start, y + start, mask == null ? null : mask + start, inner, scales[c], zeroPoints[c], quantMin, quantMax);
             }
         }
         if (parts == 1)
@@ -50,17 +47,15 @@ internal static unsafe class FakeQuantDriver
     public static void Backward(float* grad, byte* mask, float* dx, long n, int threads)
     {
         Partition(n, threads, (start, count) =>
-            FakeQuantKernel.Backward(new ReadOnlySpan<float>(grad + start, count), new ReadOnlySpan<byte>(mask + start, count),
-                new Span<float>(dx + start, count)));
+            FakeQuantKernel.Backward(grad + start, mask + start, dx + start, count));
     }
 
-    private static void Partition(long n, int threads, Action<long, int> body)
+    private static void Partition(long n, int threads, Action<long, long> body)
     {
         int parts = (int)Math.Clamp(n / MinElementsPerThread, 1, Math.Max(1, threads));
         if (parts == 1)
         {
-            for (long start = 0; start < n; start += int.MaxValue)
-                body(start, (int)Math.Min(int.MaxValue, n - start));
+            body(0, n);
             return;
         }
         // Chunk boundaries on multiples of 32 keep every chunk but the last on the vector path.
@@ -69,7 +64,7 @@ internal static unsafe class FakeQuantDriver
         {
             long start = p * chunk;
             if (start < n)
-                body(start, (int)Math.Min(chunk, n - start));
+                body(start, Math.Min(chunk, n - start));
         });
     }
 }

@@ -1,39 +1,72 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Qat.MLNet.Quantization.Kernels;
 
 /// <summary>
 /// The fused fake-quantization loops over raw float32 memory: one pass computes the output and the straight-through
-/// mask, one pass applies the mask to the upstream gradient.
+/// mask, one pass applies the mask to the upstream gradient. Paths: AVX-512 (16 floats), 256-bit vectors (8 floats),
+/// scalar; every path gives the same bits.
 /// </summary>
 /// <remarks>
 /// Arithmetic, identical to PyTorch 1.13's CPU kernel (<c>fake_quantize_tensor_cachemask_kernel</c>):
 /// <code>
 /// q    = round_half_even(x * invScale) + zeroPoint      // float32 throughout; invScale = 1f / scale
-/// mask = quantMin &lt;= q &lt;= quantMax
-/// y    = (clamp(q, quantMin, quantMax) - zeroPoint) * scale
+/// c    = clamp(q, quantMin, quantMax)
+/// y    = (c - zeroPoint) * scale
+/// mask = quantMin &lt;= q &lt;= quantMax                    // computed as c == q
 /// </code>
-/// The vector and scalar paths give the same bits, NaN included: the clamp is written as
-/// <c>q &gt; quantMin ? q : quantMin</c> and <c>c &lt; quantMax ? c : quantMax</c>, so NaN lands on quantMin with mask 0
-/// (which is also what PyTorch's float-to-int64 cast yields on x86). +Infinity lands on quantMax with mask 0.
+/// The clamp is written <c>q &gt; quantMin ? q : quantMin</c>, then <c>c &lt; quantMax ? c : quantMax</c>, in every path,
+/// so NaN lands on quantMin with mask 0 (also what PyTorch's float-to-int64 cast yields on x86); +Infinity lands on
+/// quantMax with mask 0.
 /// </remarks>
-internal static class FakeQuantKernel
+internal static unsafe class FakeQuantKernel
 {
-    /// <summary>Fake-quantizes <paramref name="x"/> into <paramref name="y"/>; fills <paramref name="mask"/> (0/1) unless it is empty.</summary>
-    public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<byte> mask, float scale, int zeroPoint, int quantMin, int quantMax)
+    /// <summary>The widest vector path the kernels may use: 512, 256 or 0 (scalar). Tests lower it to run every path.</summary>
+    internal static int MaxVectorBits { get; set; } = 512;
+
+    /// <summary>Outputs of at least this many bytes bypass the caches (they would not fit anyway).</summary>
+    internal const long StreamingThresholdBytes = 2L << 20;
+
+    private static bool UseVector512 => MaxVectorBits >= 512 && Avx512F.IsSupported && Avx512BW.IsSupported;
+
+    private static bool UseVector256 => MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated;
+
+    /// <summary>Fake-quantizes <paramref name="n"/> floats from <paramref name="x"/> into <paramref name="y"/>; fills <paramref name="mask"/> (0/1) unless it is null.</summary>
+    public static void Forward(float* x, float* y, byte* mask, long n, float scale, int zeroPoint, int quantMin, int quantMax)
     {
         float invScale = 1.0f / scale;
         float zp = zeroPoint, qmin = quantMin, qmax = quantMax;
-        bool withMask = !mask.IsEmpty;
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float yr = ref MemoryMarshal.GetReference(y);
-        ref byte mr = ref MemoryMarshal.GetReference(mask);
-        int n = x.Length;
-        int i = 0;
+        long i = 0;
 
-        if (Vector256.IsHardwareAccelerated && n >= 32)
+        if (UseVector512 && n >= 16)
+        {
+            var vInv = Vector512.Create(invScale);
+            var vScale = Vector512.Create(scale);
+            var vZp = Vector512.Create(zp);
+            var vMin = Vector512.Create(qmin);
+            var vMax = Vector512.Create(qmax);
+            // Outputs larger than the caches are written with streaming stores (no read-for-ownership); that needs
+            // 64-byte alignment of y, which libtorch's allocator gives, and a scalar head otherwise.
+            bool stream = n * sizeof(float) >= StreamingThresholdBytes && ((nuint)y & 63) == 0;
+            for (; i <= n - 16; i += 16)
+            {
+                var q = Vector512.Round(Vector512.Load(x + i) * vInv) + vZp;
+                var c = Vector512.ConditionalSelect(Vector512.GreaterThan(q, vMin), q, vMin);
+                c = Vector512.ConditionalSelect(Vector512.LessThan(c, vMax), c, vMax);
+                if (stream)
+                    Avx512F.StoreAlignedNonTemporal(y + i, (c - vZp) * vScale);
+                else
+                    Vector512.Store((c - vZp) * vScale, y + i);
+                if (mask != null)
+                {
+                    var bits = Vector512.ShiftRightLogical(Vector512.Equals(c, q).AsUInt32(), 31);
+                    Vector128.Store(Avx512F.ConvertToVector128Byte(bits), mask + i);
+                }
+            }
+        }
+        else if (UseVector256 && n >= 32)
         {
             var vInv = Vector256.Create(invScale);
             var vScale = Vector256.Create(scale);
@@ -43,65 +76,71 @@ internal static class FakeQuantKernel
             var one = Vector256.Create((sbyte)1);
             for (; i <= n - 32; i += 32)
             {
-                var m0 = Step(ref xr, ref yr, (nuint)i, vInv, vScale, vZp, vMin, vMax);
-                var m1 = Step(ref xr, ref yr, (nuint)i + 8, vInv, vScale, vZp, vMin, vMax);
-                var m2 = Step(ref xr, ref yr, (nuint)i + 16, vInv, vScale, vZp, vMin, vMax);
-                var m3 = Step(ref xr, ref yr, (nuint)i + 24, vInv, vScale, vZp, vMin, vMax);
-                if (withMask)
+                var m0 = Step256(x, y, i, vInv, vScale, vZp, vMin, vMax);
+                var m1 = Step256(x, y, i + 8, vInv, vScale, vZp, vMin, vMax);
+                var m2 = Step256(x, y, i + 16, vInv, vScale, vZp, vMin, vMax);
+                var m3 = Step256(x, y, i + 24, vInv, vScale, vZp, vMin, vMax);
+                if (mask != null)
                 {
                     var m01 = Vector256.Narrow(m0.AsInt32(), m1.AsInt32());
                     var m23 = Vector256.Narrow(m2.AsInt32(), m3.AsInt32());
-                    var bytes = Vector256.Narrow(m01, m23) & one;
-                    bytes.AsByte().StoreUnsafe(ref mr, (nuint)i);
+                    Vector256.Store(Vector256.Narrow(m01, m23) & one, (sbyte*)(mask + i));
                 }
             }
         }
 
         for (; i < n; i++)
         {
-            float q = MathF.Round(Unsafe.Add(ref xr, i) * invScale) + zp;
+            float q = MathF.Round(x[i] * invScale) + zp;
             float c = q > qmin ? q : qmin;
             c = c < qmax ? c : qmax;
-            Unsafe.Add(ref yr, i) = (c - zp) * scale;
-            if (withMask)
-                Unsafe.Add(ref mr, i) = (byte)(q >= qmin && q <= qmax ? 1 : 0);
+            y[i] = (c - zp) * scale;
+            if (mask != null)
+                mask[i] = (byte)(c == q ? 1 : 0);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(ref float xr, ref float yr, nuint offset, Vector256<float> vInv, Vector256<float> vScale,
+    private static Vector256<float> Step256(float* x, float* y, long offset, Vector256<float> vInv, Vector256<float> vScale,
         Vector256<float> vZp, Vector256<float> vMin, Vector256<float> vMax)
     {
-        var q = Vector256.Round(Vector256.LoadUnsafe(ref xr, offset) * vInv) + vZp;
+        var q = Vector256.Round(Vector256.Load(x + offset) * vInv) + vZp;
         var c = Vector256.ConditionalSelect(Vector256.GreaterThan(q, vMin), q, vMin);
         c = Vector256.ConditionalSelect(Vector256.LessThan(c, vMax), c, vMax);
-        ((c - vZp) * vScale).StoreUnsafe(ref yr, offset);
-        return Vector256.GreaterThanOrEqual(q, vMin) & Vector256.LessThanOrEqual(q, vMax);
+        Vector256.Store((c - vZp) * vScale, y + offset);
+        return Vector256.Equals(c, q);
     }
 
     /// <summary><paramref name="dx"/> = <paramref name="grad"/> * <paramref name="mask"/>, as PyTorch's <c>dY * mask</c> (NaN * 0 stays NaN).</summary>
-    public static void Backward(ReadOnlySpan<float> grad, ReadOnlySpan<byte> mask, Span<float> dx)
+    public static void Backward(float* grad, byte* mask, float* dx, long n)
     {
-        ref float gr = ref MemoryMarshal.GetReference(grad);
-        ref byte mr = ref MemoryMarshal.GetReference(mask);
-        ref float dr = ref MemoryMarshal.GetReference(dx);
-        int n = grad.Length;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated && n >= 32)
+        long i = 0;
+        if (UseVector512 && n >= 16)
+        {
+            bool stream = n * sizeof(float) >= StreamingThresholdBytes && ((nuint)dx & 63) == 0;
+            for (; i <= n - 16; i += 16)
+            {
+                var m = Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(mask + i)));
+                if (stream)
+                    Avx512F.StoreAlignedNonTemporal(dx + i, Vector512.Load(grad + i) * m);
+                else
+                    Vector512.Store(Vector512.Load(grad + i) * m, dx + i);
+            }
+        }
+        else if (UseVector256 && n >= 32)
         {
             for (; i <= n - 32; i += 32)
             {
-                var bytes = Vector256.LoadUnsafe(ref mr, (nuint)i);
-                var (lo16, hi16) = Vector256.Widen(bytes);
+                var (lo16, hi16) = Vector256.Widen(Vector256.Load(mask + i));
                 var (w0, w1) = Vector256.Widen(lo16);
                 var (w2, w3) = Vector256.Widen(hi16);
-                (Vector256.LoadUnsafe(ref gr, (nuint)i) * Vector256.ConvertToSingle(w0.AsInt32())).StoreUnsafe(ref dr, (nuint)i);
-                (Vector256.LoadUnsafe(ref gr, (nuint)i + 8) * Vector256.ConvertToSingle(w1.AsInt32())).StoreUnsafe(ref dr, (nuint)i + 8);
-                (Vector256.LoadUnsafe(ref gr, (nuint)i + 16) * Vector256.ConvertToSingle(w2.AsInt32())).StoreUnsafe(ref dr, (nuint)i + 16);
-                (Vector256.LoadUnsafe(ref gr, (nuint)i + 24) * Vector256.ConvertToSingle(w3.AsInt32())).StoreUnsafe(ref dr, (nuint)i + 24);
+                Vector256.Store(Vector256.Load(grad + i) * Vector256.ConvertToSingle(w0.AsInt32()), dx + i);
+                Vector256.Store(Vector256.Load(grad + i + 8) * Vector256.ConvertToSingle(w1.AsInt32()), dx + i + 8);
+                Vector256.Store(Vector256.Load(grad + i + 16) * Vector256.ConvertToSingle(w2.AsInt32()), dx + i + 16);
+                Vector256.Store(Vector256.Load(grad + i + 24) * Vector256.ConvertToSingle(w3.AsInt32()), dx + i + 24);
             }
         }
         for (; i < n; i++)
-            Unsafe.Add(ref dr, i) = Unsafe.Add(ref gr, i) * Unsafe.Add(ref mr, i);
+            dx[i] = grad[i] * mask[i];
     }
 }

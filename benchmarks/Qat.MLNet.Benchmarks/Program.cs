@@ -1,0 +1,14 @@
+using BenchmarkDotNet.Running;
+
+namespace Qat.MLNet.Benchmarks;
+
+/// <summary>Runs the benchmarks: <c>dotnet run -c Release -- --filter '*'</c> (see benchmarks/README.md).</summary>
+public static class Program
+{
+    /// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class in this assembly.</summary>
+    public static void Main(string[] args)
+    {
+        Console.WriteLine($"Allocator: {(Environment.GetEnvironmentVariable("LD_PRELOAD") is { Length: > 0 } preload ? preload : "glibc malloc (no LD_PRELOAD)")}");
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfig.Create());
+    }
+}
