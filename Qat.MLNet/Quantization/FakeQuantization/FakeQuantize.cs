@@ -21,7 +21,7 @@ namespace Qat.MLNet.Quantization;
 /// The buffers <c>scale</c>, <c>zero_point</c>, <c>fake_quant_enabled</c>, <c>observer_enabled</c> and the observer's
 /// <c>min_val</c>/<c>max_val</c> travel in the module's state dict under PyTorch's names.
 /// </remarks>
-public sealed class FakeQuantize : nn.Module<Tensor, Tensor>
+public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizable
 {
     [ComponentName(Name = "activation_post_process")]
     private readonly ObserverBase _observer;
@@ -158,6 +158,21 @@ public sealed class FakeQuantize : nn.Module<Tensor, Tensor>
         return IsPerChannel
             ? FakeQuant.PerChannelAffine(x, TensorMemory.ToFloatArray(_scale), TensorMemory.ToInt32Array(_zeroPoint), ChAxis, QuantMin, QuantMax)
             : FakeQuant.PerTensorAffine(x, _scale[0].item<float>(), _zeroPoint[0].item<int>(), QuantMin, QuantMax);
+    }
+
+    /// <summary>Loads state, first resizing the scale, zero point and observer buffers to the saved shapes (PyTorch's <c>_load_from_state_dict</c>).</summary>
+    public override (IList<string> missing_keys, IList<string> unexpected_keyes) load_state_dict(Dictionary<string, Tensor> source, bool strict = true, IList<string>? skip = null)
+    {
+        QuantizationState.ResizeBuffersToMatch(this, source);
+        return base.load_state_dict(source, strict, skip);
+    }
+
+    void IQuantStateResizable.ResizeBuffersFor(IReadOnlyDictionary<string, Tensor> source, string prefix)
+    {
+        if (source.TryGetValue(prefix + "scale", out var scale) && !scale.shape.SequenceEqual(_scale.shape))
+            ModuleBuffers.Write(ref _scale, new float[scale.numel()], scale.shape, t => ConditionallyRegisterBuffer("scale", t));
+        if (source.TryGetValue(prefix + "zero_point", out var zeroPoint) && !zeroPoint.shape.SequenceEqual(_zeroPoint.shape))
+            ModuleBuffers.Write(ref _zeroPoint, new int[zeroPoint.numel()], zeroPoint.shape, t => ConditionallyRegisterBuffer("zero_point", t));
     }
 
     /// <inheritdoc />

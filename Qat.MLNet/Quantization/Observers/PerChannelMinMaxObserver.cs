@@ -11,7 +11,7 @@ namespace Qat.MLNet.Quantization.Observers;
 /// <see cref="QScheme.PerChannelAffine"/>, axis 0. The buffers are empty until the first batch, then hold one value
 /// per channel.
 /// </summary>
-public class PerChannelMinMaxObserver : ObserverBase
+public class PerChannelMinMaxObserver : ObserverBase, IQuantStateResizable
 {
     [ComponentName(Name = "min_val")]
     private Tensor _minVal;
@@ -102,4 +102,19 @@ public class PerChannelMinMaxObserver : ObserverBase
 
     /// <inheritdoc />
     protected override bool IsUnobserved() => _minVal.numel() == 0;
+
+    /// <summary>Loads state, first resizing <c>min_val</c>/<c>max_val</c> to the saved shapes (PyTorch's <c>_load_from_state_dict</c>).</summary>
+    public override (IList<string> missing_keys, IList<string> unexpected_keyes) load_state_dict(Dictionary<string, Tensor> source, bool strict = true, IList<string>? skip = null)
+    {
+        QuantizationState.ResizeBuffersToMatch(this, source);
+        return base.load_state_dict(source, strict, skip);
+    }
+
+    void IQuantStateResizable.ResizeBuffersFor(IReadOnlyDictionary<string, Tensor> source, string prefix)
+    {
+        if (source.TryGetValue(prefix + "min_val", out var min) && !min.shape.SequenceEqual(_minVal.shape))
+            WriteBuffer(ref _minVal, "min_val", new float[min.numel()], min.shape);
+        if (source.TryGetValue(prefix + "max_val", out var max) && !max.shape.SequenceEqual(_maxVal.shape))
+            WriteBuffer(ref _maxVal, "max_val", new float[max.numel()], max.shape);
+    }
 }
