@@ -13,7 +13,7 @@ public sealed class FakeQuantizeTests
     {
         using var fq = QConfig.GetDefaultQat(QuantBackend.Fbgemm).Weight.Create();
         var keys = fq.state_dict().Keys.OrderBy(k => k).ToArray();
-        CollectionAssert.AreEqual(new[] { "activation_post_process.max_val", "activation_post_process.min_val", "fake_quant_enabled", "observer_enabled", "scale", "zero_point" }, keys);
+        CollectionAssert.AreEqual(new[] { "activation_post_process.eps", "activation_post_process.max_val", "activation_post_process.min_val", "fake_quant_enabled", "observer_enabled", "scale", "zero_point" }, keys);
     }
 
     [TestMethod]

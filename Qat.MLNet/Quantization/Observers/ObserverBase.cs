@@ -1,5 +1,6 @@
 using Qat.MLNet.Internal;
 using TorchSharp;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Quantization.Observers;
@@ -22,6 +23,10 @@ namespace Qat.MLNet.Quantization.Observers;
 /// </remarks>
 public abstract class ObserverBase : nn.Module<Tensor, Tensor>
 {
+    // PyTorch keeps eps as a buffer too, so it travels in the state dict under the same name.
+    [ComponentName(Name = "eps")]
+    private Tensor _eps;
+
     /// <summary>PyTorch's default <c>eps</c>: <c>torch.finfo(torch.float32).eps</c> = 2^-23.</summary>
     public const float DefaultEps = 1.1920929e-07f;
 
@@ -45,7 +50,7 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
         Dtype = dtype;
         QScheme = qscheme;
         ReduceRange = reduceRange;
-        Eps = eps;
+        _eps = ModuleBuffers.Create(new[] { eps }, 1);
         HasCustomizedQRange = quantMin.HasValue && quantMax.HasValue;
         (QuantMin, QuantMax) = QuantRange.Calculate(quantMin, quantMax, dtype, reduceRange);
     }
@@ -65,8 +70,8 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
     /// <summary>The effective upper end of the integer range (PyTorch: <c>quant_max</c>).</summary>
     public int QuantMax { get; }
 
-    /// <summary>The smallest scale returned (PyTorch: <c>eps</c>).</summary>
-    public float Eps { get; }
+    /// <summary>The smallest scale returned (PyTorch buffer <c>eps</c>).</summary>
+    public float Eps => _eps[0].item<float>();
 
     /// <summary>Whether a custom range was given (PyTorch: <c>has_customized_qrange</c>).</summary>
     public bool HasCustomizedQRange { get; }
@@ -102,6 +107,7 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
             return (new[] { 1f }, new[] { 0 });
 
         int n = minVals.Length;
+        float eps = Eps;
         var scales = new float[n];
         var zeroPoints = new int[n];
         for (int i = 0; i < n; i++)
@@ -120,7 +126,7 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
             {
                 maxPos = MathF.Max(-minNeg, maxPos);
                 float scale = maxPos / (float)((double)(QuantMax - QuantMin) / 2.0);
-                scales[i] = MathF.Max(scale, Eps);
+                scales[i] = MathF.Max(scale, eps);
                 zeroPoints[i] = Dtype == QuantDType.QUInt8
                     ? (HasCustomizedQRange ? (int)Math.Floor(((long)QuantMin + QuantMax) / 2.0) : 128)
                     : 0;
@@ -128,7 +134,7 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
             else
             {
                 float scale = (maxPos - minNeg) / (float)((long)QuantMax - QuantMin);
-                scale = MathF.Max(scale, Eps);
+                scale = MathF.Max(scale, eps);
                 scales[i] = scale;
                 long zeroPoint = QuantMin - (long)MathF.Round(minNeg / scale);
                 zeroPoints[i] = (int)Math.Clamp(zeroPoint, QuantMin, QuantMax);
