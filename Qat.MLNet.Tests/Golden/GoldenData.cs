@@ -23,6 +23,9 @@ internal static class GoldenData
         }
     }
 
+    /// <summary>Test display name: the case's name only (the JSON would make the name megabytes long).</summary>
+    public static string DisplayName(System.Reflection.MethodInfo method, object?[] data) => $"{method.Name}({data[0]})";
+
     /// <summary>The cases of one golden file, e.g. "fake_quantize".</summary>
     public static IReadOnlyList<JsonElement> Cases(string name)
     {

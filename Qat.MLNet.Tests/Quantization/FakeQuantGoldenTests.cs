@@ -14,7 +14,7 @@ public sealed class FakeQuantGoldenTests
     public static IEnumerable<object[]> Cases() => GoldenData.Cases("fake_quantize").Select(c => new object[] { c.GetProperty("name").GetString()!, c });
 
     [TestMethod]
-    [DynamicData(nameof(Cases))]
+    [DynamicData(nameof(Cases), DynamicDataDisplayName = nameof(GoldenData.DisplayName), DynamicDataDisplayNameDeclaringType = typeof(GoldenData))]
     public void FakeQuant_GoldenCase_MatchesPyTorchOutputAndGradient(string name, JsonElement c)
     {
         using var scope = NewDisposeScope();

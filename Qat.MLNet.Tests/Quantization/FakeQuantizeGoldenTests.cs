@@ -18,7 +18,7 @@ public sealed class FakeQuantizeGoldenTests
         .Select(c => new object[] { $"{c.GetProperty("backend").GetString()}:{c.GetProperty("module").GetString()}", c });
 
     [TestMethod]
-    [DynamicData(nameof(Cases))]
+    [DynamicData(nameof(Cases), DynamicDataDisplayName = nameof(GoldenData.DisplayName), DynamicDataDisplayNameDeclaringType = typeof(GoldenData))]
     public void InputFakeQuantize_GoldenSteps_MatchesPyTorchQParams(string name, JsonElement c)
     {
         var backend = c.GetProperty("backend").GetString() == "qnnpack" ? QuantBackend.Qnnpack : QuantBackend.Fbgemm;

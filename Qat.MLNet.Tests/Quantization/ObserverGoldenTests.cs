@@ -16,7 +16,7 @@ public sealed class ObserverGoldenTests
         .Select((c, i) => new object[] { $"{i}:{c.GetProperty("observer").GetString()}:{c.GetProperty("dtype").GetString()}:{c.GetProperty("qscheme").GetString()}", c });
 
     [TestMethod]
-    [DynamicData(nameof(Cases))]
+    [DynamicData(nameof(Cases), DynamicDataDisplayName = nameof(GoldenData.DisplayName), DynamicDataDisplayNameDeclaringType = typeof(GoldenData))]
     public void Observer_GoldenCase_MatchesPyTorchStatisticsAndQParams(string name, JsonElement c)
     {
         using var observer = CreateObserver(c);
@@ -33,7 +33,8 @@ public sealed class ObserverGoldenTests
             using var scope = NewDisposeScope();
             var x = GoldenData.ToTensor(batch.GetProperty("x"));
             var returned = observer.forward(x);
-            Assert.AreSame(x, returned, "an observer returns its input");
+            Assert.AreNotSame(x, returned, "a new handle, so that a Sequential can dispose it");
+            CollectionAssert.AreEqual(x.data<float>().ToArray(), returned.data<float>().ToArray(), "an observer returns its input's values");
             string what = $"{name} batch {b++}";
             GoldenData.AssertBitEqual(GoldenData.Floats(batch.GetProperty("min_val")), Flat(observer.MinVal), what + " min_val");
             GoldenData.AssertBitEqual(GoldenData.Floats(batch.GetProperty("max_val")), Flat(observer.MaxVal), what + " max_val");

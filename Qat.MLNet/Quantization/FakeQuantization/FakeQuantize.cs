@@ -154,7 +154,7 @@ public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizab
             ModuleBuffers.Write(ref _zeroPoint, zeroPoints, shape, t => ConditionallyRegisterBuffer("zero_point", t));
         }
         if (!FakeQuantEnabled)
-            return x;
+            return x.alias(); // a new handle: TorchSharp's Sequential disposes each intermediate result
         return IsPerChannel
             ? FakeQuant.PerChannelAffine(x, TensorMemory.ToFloatArray(_scale), TensorMemory.ToInt32Array(_zeroPoint), ChAxis, QuantMin, QuantMax)
             : FakeQuant.PerTensorAffine(x, _scale[0].item<float>(), _zeroPoint[0].item<int>(), QuantMin, QuantMax);

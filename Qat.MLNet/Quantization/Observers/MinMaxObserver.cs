@@ -55,17 +55,17 @@ public class MinMaxObserver : ObserverBase
     /// <inheritdoc />
     public override Tensor MaxVal => _maxVal;
 
-    /// <summary>Records min(x) and max(x); returns x unchanged.</summary>
+    /// <summary>Records min(x) and max(x); returns x unchanged (a new handle to the same data).</summary>
     public override Tensor forward(Tensor x)
     {
         if (x.numel() == 0)
-            return x;
+            return x.alias();
         var (currentMin, currentMax) = ObservedRange.Of(x);
         float min = _minVal.item<float>(), max = _maxVal.item<float>();
         (float newMin, float newMax) = Update(min, max, currentMin, currentMax);
         WriteBuffer(ref _minVal, "min_val", new[] { newMin }, Array.Empty<long>());
         WriteBuffer(ref _maxVal, "max_val", new[] { newMax }, Array.Empty<long>());
-        return x;
+        return x.alias(); // the input as a new handle: TorchSharp's Sequential disposes each intermediate result
     }
 
     /// <summary>How the running statistics combine with a batch's: here the plain running min and max (NaN propagates, as torch.min).</summary>

@@ -63,12 +63,12 @@ public class PerChannelMinMaxObserver : ObserverBase, IQuantStateResizable
     /// <inheritdoc />
     public override Tensor MaxVal => _maxVal;
 
-    /// <summary>Records the per-channel min and max of x; returns x unchanged.</summary>
+    /// <summary>Records the per-channel min and max of x; returns x unchanged (a new handle to the same data).</summary>
     /// <exception cref="ArgumentException">x has too few dimensions for the channel axis, or a different channel count than before.</exception>
     public override Tensor forward(Tensor x)
     {
         if (x.numel() == 0)
-            return x;
+            return x.alias();
         Guard.Require(ChAxis < x.dim(), "x", $"tensor of shape [{string.Join(", ", x.shape)}]", $"has no channel axis {ChAxis}.");
         var (currentMin, currentMax) = ObservedRange.PerChannel(x, ChAxis);
         float[] min, max;
@@ -87,7 +87,7 @@ public class PerChannelMinMaxObserver : ObserverBase, IQuantStateResizable
         var shape = new long[] { min.Length };
         WriteBuffer(ref _minVal, "min_val", min, shape);
         WriteBuffer(ref _maxVal, "max_val", max, shape);
-        return x;
+        return x.alias(); // the input as a new handle: TorchSharp's Sequential disposes each intermediate result
     }
 
     /// <summary>Combines the running per-channel statistics (updated in place) with a batch's: here the plain running min and max.</summary>

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Qat.MLNet.Modules;
+using Qat.MLNet.Quantization;
+using Qat.MLNet.Tests.Golden;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using QatModules = Qat.MLNet.Modules.Qat;
+using Intrinsic = Qat.MLNet.Modules.Intrinsic;
+
+namespace Qat.MLNet.Tests.Modules;
+
+/// <summary>The float models of gen_golden.py (QuantStub -> body -> DeQuantStub), with PyTorch's parameters.</summary>
+internal static class GoldenModels
+{
+    /// <summary>The float body of one golden case: a Sequential named as in PyTorch ("0", "1", "2").</summary>
+    public static Sequential BuildFloatBody(string kind, JsonElement floatParams)
+    {
+        Tensor P(string key) => GoldenData.ToTensor(floatParams.GetProperty(key));
+        TorchSharp.Modules.Linear Linear()
+        {
+            var l = nn.Linear(12, 7);
+            using (no_grad()) { l.weight!.copy_(P("0.weight")); l.bias!.copy_(P("0.bias")); }
+            return l;
+        }
+        TorchSharp.Modules.Conv2d Conv(long stride, bool bias)
+        {
+            var conv = nn.Conv2d(3, 4, 3, stride: stride, padding: 1, bias: bias);
+            using (no_grad())
+            {
+                conv.weight!.copy_(P("0.weight"));
+                if (bias)
+                    conv.bias!.copy_(P("0.bias"));
+            }
+            return conv;
+        }
+        BatchNorm2d Bn()
+        {
+            var bn = nn.BatchNorm2d(4);
+            using (no_grad())
+            {
+                bn.weight!.copy_(P("1.weight"));
+                bn.bias!.copy_(P("1.bias"));
+                bn.running_mean!.copy_(P("1.running_mean"));
+                bn.running_var!.copy_(P("1.running_var"));
+            }
+            return bn;
+        }
+        return kind switch
+        {
+            "Linear" => nn.Sequential(("0", Linear())),
+            "LinearReLU" => nn.Sequential(("0", Linear()), ("1", nn.ReLU())),
+            "Conv2d" => nn.Sequential(("0", Conv(1, true))),
+            "ConvReLU2d" => nn.Sequential(("0", Conv(1, true)), ("1", nn.ReLU())),
+            "ConvBn2d" => nn.Sequential(("0", Conv(1, false)), ("1", Bn())),
+            "ConvBnReLU2d" => nn.Sequential(("0", Conv(2, false)), ("1", Bn()), ("2", nn.ReLU())),
+            _ => throw new AssertFailedException("unknown golden module " + kind),
+        };
+    }
+
+    /// <summary>
+    /// The model after fuse_modules_qat + prepare_qat, built by hand from the QAT modules: the fused module at "0",
+    /// Identity in the places of the modules fused into it, FakeQuantize after the QuantStub and the QAT module.
+    /// </summary>
+    public static Sequential BuildPrepared(string kind, JsonElement floatParams, QConfig qconfig)
+    {
+        var body = BuildFloatBody(kind, floatParams);
+        var children = body.named_children().Select(c => c.module).ToArray();
+        QatModules.QatModule qat = kind switch
+        {
+            "Linear" => QatModules.Linear.FromFloat(children[0], qconfig),
+            "LinearReLU" => QatModules.LinearReLU.FromFloat(new Intrinsic.LinearReLU((TorchSharp.Modules.Linear)children[0], (ReLU)children[1]), qconfig),
+            "Conv2d" => QatModules.Conv2d.FromFloat(children[0], qconfig),
+            "ConvReLU2d" => QatModules.ConvReLU2d.FromFloat(new Intrinsic.ConvReLU2d((TorchSharp.Modules.Conv2d)children[0], (ReLU)children[1]), qconfig),
+            "ConvBn2d" => QatModules.ConvBn2d.FromFloat(new Intrinsic.ConvBn2d((TorchSharp.Modules.Conv2d)children[0], (BatchNorm2d)children[1]), qconfig),
+            "ConvBnReLU2d" => QatModules.ConvBnReLU2d.FromFloat(new Intrinsic.ConvBnReLU2d((TorchSharp.Modules.Conv2d)children[0], (BatchNorm2d)children[1], (ReLU)children[2]), qconfig),
+            _ => throw new AssertFailedException("unknown golden module " + kind),
+        };
+        qat.AttachActivationPostProcess(qconfig.Activation.Create());
+        var preparedBody = new List<(string, nn.Module<Tensor, Tensor>)> { ("0", qat) };
+        for (int i = 1; i < children.Length; i++)
+            preparedBody.Add((i.ToString(), nn.Identity()));
+        var quant = new QuantStub();
+        quant.AttachActivationPostProcess(qconfig.Activation.Create());
+        var model = nn.Sequential(("quant", quant), ("body", nn.Sequential(preparedBody)), ("dequant", new DeQuantStub()));
+        model.train();
+        return model;
+    }
+
+    /// <summary>gen_golden.py's schedule after step 1: observers off, BatchNorm statistics frozen.</summary>
+    public static void ApplyGoldenSchedule(nn.Module model)
+    {
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is FakeQuantize fq)
+                fq.DisableObserver();
+            if (module is QatModules.ConvBn2d convBn)
+                convBn.FreezeBatchNormStats();
+        }
+    }
+}
