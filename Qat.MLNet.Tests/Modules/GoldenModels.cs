@@ -62,7 +62,7 @@ internal static class GoldenModels
     /// The model after fuse_modules_qat + prepare_qat, built by hand from the QAT modules: the fused module at "0",
     /// Identity in the places of the modules fused into it, FakeQuantize after the QuantStub and the QAT module.
     /// </summary>
-    public static Sequential BuildPrepared(string kind, JsonElement floatParams, QConfig qconfig)
+    public static nn.Module<Tensor, Tensor> BuildPrepared(string kind, JsonElement floatParams, QConfig qconfig)
     {
         var body = BuildFloatBody(kind, floatParams);
         var children = body.named_children().Select(c => c.module).ToArray();
@@ -87,15 +87,15 @@ internal static class GoldenModels
         return model;
     }
 
-    /// <summary>gen_golden.py's schedule after step 1: observers off, BatchNorm statistics frozen.</summary>
-    public static void ApplyGoldenSchedule(nn.Module model)
+    /// <summary>The model as gen_golden.py makes it: fuse_modules_qat on the body, then prepare_qat, here through Quantizer.</summary>
+    public static nn.Module<Tensor, Tensor> PrepareWithQuantizer(string kind, JsonElement floatParams, QConfig qconfig)
     {
-        foreach (var (_, module) in model.named_modules())
-        {
-            if (module is FakeQuantize fq)
-                fq.DisableObserver();
-            if (module is QatModules.ConvBn2d convBn)
-                convBn.FreezeBatchNormStats();
-        }
+        var body = BuildFloatBody(kind, floatParams);
+        nn.Module<Tensor, Tensor> model = nn.Sequential(("quant", new QuantStub()), ("body", body), ("dequant", new DeQuantStub()));
+        model.train();
+        int count = body.named_children().Count();
+        if (count > 1)
+            model = Quantizer.FuseModules(model, new[] { Enumerable.Range(0, count).Select(i => $"body.{i}").ToArray() }, inplace: true);
+        return Quantizer.PrepareQat(model, qconfig, inplace: true);
     }
 }

@@ -21,8 +21,10 @@ public sealed class QatModuleGoldenTests
     // carry the absolute error of the large ones.
     private const double RelativeTolerance = 1e-5;
 
+    /// <summary>Every case twice: prepared by Quantizer.FuseModules + PrepareQat, and assembled by hand from FromFloat.</summary>
     public static IEnumerable<object[]> Cases() => GoldenData.Cases("qat_modules")
-        .Select(c => new object[] { $"{c.GetProperty("backend").GetString()}:{c.GetProperty("module").GetString()}", c });
+        .SelectMany(c => new[] { "Quantizer", "FromFloat" }.Select(way =>
+            new object[] { $"{c.GetProperty("backend").GetString()}:{c.GetProperty("module").GetString()}:{way}", c }));
 
     [TestMethod]
     [DynamicData(nameof(Cases), DynamicDataDisplayName = nameof(GoldenData.DisplayName), DynamicDataDisplayNameDeclaringType = typeof(GoldenData))]
@@ -30,7 +32,10 @@ public sealed class QatModuleGoldenTests
     {
         var backend = c.GetProperty("backend").GetString() == "qnnpack" ? QuantBackend.Qnnpack : QuantBackend.Fbgemm;
         var qconfig = QConfig.GetDefaultQat(backend);
-        using var model = GoldenModels.BuildPrepared(c.GetProperty("module").GetString()!, c.GetProperty("float_params"), qconfig);
+        string kind = c.GetProperty("module").GetString()!;
+        using var model = name.EndsWith(":Quantizer", StringComparison.Ordinal)
+            ? GoldenModels.PrepareWithQuantizer(kind, c.GetProperty("float_params"), qconfig)
+            : GoldenModels.BuildPrepared(kind, c.GetProperty("float_params"), qconfig);
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using var optimizer = optim.SGD(model.parameters(), 0.1);
 
@@ -68,7 +73,10 @@ public sealed class QatModuleGoldenTests
 
             optimizer.step();
             if (step == 1)
-                GoldenModels.ApplyGoldenSchedule(model);
+            {
+                Quantizer.DisableObserver(model);
+                Quantizer.FreezeBatchNormStats(model);
+            }
             step++;
         }
 
