@@ -40,11 +40,32 @@ internal static class ModuleTree
         return dot < 0 ? (root, path) : (Resolve(root, path[..dot]), path[(dot + 1)..]);
     }
 
-    /// <summary>Replaces the child <paramref name="name"/> of <paramref name="parent"/> with <paramref name="replacement"/>.</summary>
+    /// <summary>
+    /// Checks, without changing anything, that the child <paramref name="name"/> of <paramref name="parent"/> can be
+    /// replaced by a module of type <paramref name="replacementType"/>.
+    /// </summary>
     /// <exception cref="ArgumentException">No such child.</exception>
     /// <exception cref="NotSupportedException">A field holding the child cannot hold the replacement's type.</exception>
+    public static void CheckReplaceable(nn.Module parent, string name, Type replacementType)
+    {
+        var old = Resolve(parent, name);
+        if (parent is Sequential)
+            return;
+        foreach (var (type, field) in FieldsHolding(parent, old))
+        {
+            if (!field.FieldType.IsAssignableFrom(replacementType))
+                throw new NotSupportedException(
+                    $"Field '{field.Name}' of {type.Name} is declared as {field.FieldType.Name} and cannot hold the {replacementType.FullName} that replaces it: " +
+                    "declare it as Module<Tensor, Tensor> so that fusion and PrepareQat can swap it. Nothing was changed.");
+        }
+    }
+
+    /// <summary>Replaces the child <paramref name="name"/> of <paramref name="parent"/> with <paramref name="replacement"/>.</summary>
+    /// <exception cref="ArgumentException">No such child.</exception>
+    /// <exception cref="NotSupportedException">A field holding the child cannot hold the replacement's type (checked before any change).</exception>
     public static void Replace(nn.Module parent, string name, nn.Module<Tensor, Tensor> replacement)
     {
+        CheckReplaceable(parent, name, replacement.GetType());
         var old = Resolve(parent, name);
         if (parent is Sequential sequential)
         {
@@ -55,18 +76,20 @@ internal static class ModuleTree
         // A custom module: its registered submodules, then every field that holds the old child.
         var submodules = FindField(parent.GetType(), "_internal_submodules")?.GetValue(parent)
             ?? throw new InvalidOperationException($"Cannot rewrite {parent.GetType().Name}: TorchSharp's Module has no _internal_submodules field in this version.");
+        var fields = FieldsHolding(parent, old).ToList();
         submodules.GetType().GetMethod("set_Item", new[] { typeof(string), typeof(nn.Module) })!.Invoke(submodules, new object[] { name, replacement });
+        foreach (var (_, field) in fields)
+            field.SetValue(parent, replacement);
+    }
+
+    private static IEnumerable<(Type Type, FieldInfo Field)> FieldsHolding(nn.Module parent, nn.Module child)
+    {
         for (var type = parent.GetType(); type != null && type != typeof(nn.Module); type = type.BaseType)
         {
             foreach (var field in type.GetFields(InstanceFields))
             {
-                if (!ReferenceEquals(field.GetValue(parent), old))
-                    continue;
-                if (!field.FieldType.IsInstanceOfType(replacement))
-                    throw new NotSupportedException(
-                        $"Field '{field.Name}' of {type.Name} is declared as {field.FieldType.Name} and cannot hold the {replacement.GetType().FullName} that replaces it: " +
-                        "declare it as Module<Tensor, Tensor> so that fusion and PrepareQat can swap it.");
-                field.SetValue(parent, replacement);
+                if (ReferenceEquals(field.GetValue(parent), child))
+                    yield return (type, field);
             }
         }
     }

@@ -49,17 +49,28 @@ public static class Quantizer
         }
 
         var root = inplace ? model : ModuleCloner.Clone(model);
+
+        // Build and check everything first, so that a bad group leaves an in-place model as it was.
+        var plan = new List<(string Path, nn.Module<Tensor, Tensor> Replacement)>();
         foreach (var group in groupList)
         {
             var modules = group.Select(path => ModuleTree.Resolve(root, path)).ToList();
-            var fused = FusionPatterns.TryFuse(modules) ?? throw new ArgumentException(
-                $"Cannot fuse [{string.Join(", ", group)}] = [{string.Join(", ", modules.Select(m => m.GetType().Name))}]: the supported patterns are {FusionPatterns.Supported}.",
-                nameof(groups));
+            if (!FusionPatterns.Matches(modules))
+                throw new ArgumentException(
+                    $"Cannot fuse [{string.Join(", ", group)}] = [{string.Join(", ", modules.Select(m => m.GetType().Name))}]: the supported patterns are {FusionPatterns.Supported}. Nothing was changed.",
+                    nameof(groups));
+            var fused = FusionPatterns.TryFuse(modules)!;
             fused.train(modules[0].training);
-            Replace(root, group[0], fused);
-            foreach (var path in group.Skip(1))
-                Replace(root, path, nn.Identity());
+            plan.Add((group[0], fused));
+            plan.AddRange(group.Skip(1).Select(path => (path, (nn.Module<Tensor, Tensor>)nn.Identity())));
         }
+        foreach (var (path, replacement) in plan)
+        {
+            var (parent, name) = ModuleTree.ParentOf(root, path);
+            ModuleTree.CheckReplaceable(parent, name, replacement.GetType());
+        }
+        foreach (var (path, replacement) in plan)
+            Replace(root, path, replacement);
         return root;
     }
 
@@ -116,7 +127,17 @@ public static class Quantizer
         var rootQConfig = assigned.TryGetValue("", out var rootAssignment) ? rootAssignment : qconfig;
         if (rootQConfig is not null && mapping.TryGet(root, out var rootFromFloat))
             return Swap(root, rootFromFloat, rootQConfig);
-        PrepareChildren(root, "", rootQConfig, mapping, assigned);
+        // Plan and check every swap first (FromFloat only reads the float modules), so that a failure leaves an in-place
+        // model as it was; then apply.
+        var plan = new List<PlannedChange>();
+        PlanChildren(root, "", rootQConfig, mapping, assigned, plan);
+        foreach (var change in plan)
+        {
+            if (change.Replacement is not null)
+                ModuleTree.Replace(change.Parent, change.Name, change.Replacement);
+            else
+                change.Stub!.AttachActivationPostProcess(change.QConfig.Activation.Create());
+        }
         return root;
     }
 
@@ -160,7 +181,11 @@ public static class Quantizer
         }
     }
 
-    private static void PrepareChildren(nn.Module parent, string prefix, QConfig? inherited, QatMappings mapping, Dictionary<string, QConfig?> assigned)
+    /// <summary>A change PrepareQat will make: a child swapped for its QAT module, or a QuantStub given its fake-quantize.</summary>
+    private sealed record PlannedChange(nn.Module Parent, string Name, nn.Module<Tensor, Tensor>? Replacement, QuantStub? Stub, QConfig QConfig);
+
+    private static void PlanChildren(nn.Module parent, string prefix, QConfig? inherited, QatMappings mapping,
+        Dictionary<string, QConfig?> assigned, List<PlannedChange> plan)
     {
         foreach (var (name, child) in parent.named_children().ToList())
         {
@@ -168,16 +193,18 @@ public static class Quantizer
             var qconfig = assigned.TryGetValue(path, out var own) ? own : inherited;
             if (qconfig is not null && mapping.TryGet(child, out var fromFloat))
             {
-                ModuleTree.Replace(parent, name, Swap(child, fromFloat, qconfig));
+                var replacement = Swap(child, fromFloat, qconfig);
+                ModuleTree.CheckReplaceable(parent, name, replacement.GetType());
+                plan.Add(new PlannedChange(parent, name, replacement, null, qconfig));
             }
             else if (child is QuantStub stub)
             {
                 if (qconfig is not null)
-                    stub.AttachActivationPostProcess(qconfig.Activation.Create());
+                    plan.Add(new PlannedChange(parent, name, null, stub, qconfig));
             }
             else if (child is not DeQuantStub)
             {
-                PrepareChildren(child, path + ".", qconfig, mapping, assigned);
+                PlanChildren(child, path + ".", qconfig, mapping, assigned, plan);
             }
         }
     }
