@@ -109,6 +109,22 @@ public sealed class QuantizerTests
     }
 
     [TestMethod]
+    public void PrepareQat_UserMappingEntry_IsUsed()
+    {
+        using var model = nn.Sequential(("fc", nn.Linear(3, 2)));
+        model.train();
+        int calls = 0;
+        var mapping = QatMappings.Default.Add<TorchSharp.Modules.Linear>((module, qconfig) =>
+        {
+            calls++;
+            return QatModules.Linear.FromFloat(module, qconfig);
+        });
+        using var qat = Quantizer.PrepareQat(model, Fbgemm, mapping);
+        Assert.AreEqual(1, calls);
+        Assert.IsInstanceOfType<QatModules.Linear>(((Sequential)qat)[0]);
+    }
+
+    [TestMethod]
     public void PrepareQat_EvalModeOrPreparedTwice_Throws()
     {
         using var model = SmallCnn();

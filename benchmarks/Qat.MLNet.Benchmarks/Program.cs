@@ -2,12 +2,17 @@ using BenchmarkDotNet.Running;
 
 namespace Qat.MLNet.Benchmarks;
 
-/// <summary>Runs the benchmarks: <c>dotnet run -c Release -- --filter '*'</c> (see benchmarks/README.md).</summary>
+/// <summary>Runs the benchmarks: <c>dotnet run -c Release -- --filter '*'</c>, or the training benchmark with <c>-- train</c> (see benchmarks/README.md).</summary>
 public static class Program
 {
     /// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class in this assembly.</summary>
     public static void Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "train")
+        {
+            TrainingBenchmark.Run(args);
+            return;
+        }
         Console.WriteLine($"Allocator: {(Environment.GetEnvironmentVariable("LD_PRELOAD") is { Length: > 0 } preload ? preload : "glibc malloc (no LD_PRELOAD)")}");
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfig.Create());
     }

@@ -1,7 +1,6 @@
 using Qat.MLNet.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
-using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Modules.Qat;
@@ -12,12 +11,6 @@ namespace Qat.MLNet.Modules.Qat;
 /// </summary>
 public class Conv2d : QatModule
 {
-    [ComponentName(Name = "weight")]
-    private readonly Parameter _weight;
-
-    [ComponentName(Name = "bias")]
-    private readonly Parameter? _bias;
-
     /// <summary>Creates the layer over existing parameters (shared, not copied).</summary>
     /// <param name="geometry">Stride, padding, dilation and groups.</param>
     /// <param name="weight">The [out, in/groups, kh, kw] weight.</param>
@@ -27,14 +20,12 @@ public class Conv2d : QatModule
     {
     }
 
-    private protected Conv2d(string name, ConvGeometry geometry, Parameter weight, Parameter? bias, QConfig qconfig) : base(name, qconfig)
+    private protected Conv2d(string name, ConvGeometry geometry, Parameter weight, Parameter? bias, QConfig qconfig)
+        : base(name, qconfig, weight, bias)
     {
         Geometry = geometry ?? throw new ArgumentNullException(nameof(geometry));
-        ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 4 || weight.shape[0] != geometry.OutChannels)
             throw new ArgumentException($"weight must be [{geometry.OutChannels}, in/groups, kh, kw], got [{string.Join(", ", weight.shape)}].", nameof(weight));
-        _weight = weight;
-        _bias = bias;
         RegisterComponents();
     }
 
@@ -51,17 +42,11 @@ public class Conv2d : QatModule
     /// <summary>Stride, padding, dilation and groups.</summary>
     public ConvGeometry Geometry { get; }
 
-    /// <summary>The weight.</summary>
-    public Parameter Weight => _weight;
-
-    /// <summary>The bias, or null.</summary>
-    public Parameter? Bias => _bias;
-
     /// <summary>The convolution with the fake-quantized weight, the fused activation, then the activation post-process.</summary>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var y = Geometry.Apply(input, WeightFakeQuant.call(_weight), _bias);
+        var y = Geometry.Apply(input, WeightFakeQuant.call(Weight), Bias);
         return PostProcess(Activate(y)).MoveToOuterDisposeScope();
     }
 
@@ -69,5 +54,5 @@ public class Conv2d : QatModule
     private protected virtual Tensor Activate(Tensor y) => y;
 
     /// <summary>A float <see cref="TorchSharp.Modules.Conv2d"/> sharing these parameters (PyTorch: <c>to_float</c>).</summary>
-    public virtual nn.Module<Tensor, Tensor> ToFloat() => Geometry.ToFloat(_weight, _bias);
+    public virtual nn.Module<Tensor, Tensor> ToFloat() => Geometry.ToFloat(Weight, Bias);
 }

@@ -18,12 +18,6 @@ namespace Qat.MLNet.Modules.Qat;
 /// </summary>
 public class ConvBn2d : QatModule
 {
-    [ComponentName(Name = "weight")]
-    private readonly Parameter _weight;
-
-    [ComponentName(Name = "bias")]
-    private readonly Parameter? _bias;
-
     [ComponentName(Name = "bn")]
     private readonly BatchNorm2d _bn;
 
@@ -39,17 +33,14 @@ public class ConvBn2d : QatModule
     }
 
     private protected ConvBn2d(string name, ConvGeometry geometry, Parameter weight, Parameter? bias, BatchNorm2d bn, QConfig qconfig)
-        : base(name, qconfig)
+        : base(name, qconfig, weight, bias)
     {
         Geometry = geometry ?? throw new ArgumentNullException(nameof(geometry));
-        ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(bn);
         if (bn.num_features != geometry.OutChannels)
             throw new ArgumentException($"bn has {bn.num_features} features but the convolution has {geometry.OutChannels} output channels.", nameof(bn));
         if (!bn.affine || !bn.track_running_stats || bn.weight is null || bn.running_var is null)
             throw new ArgumentException("bn must be affine and track running statistics (the defaults of nn.BatchNorm2d) to be folded.", nameof(bn));
-        _weight = weight;
-        _bias = bias;
         _bn = bn;
         RegisterComponents();
     }
@@ -65,12 +56,6 @@ public class ConvBn2d : QatModule
 
     /// <summary>Stride, padding, dilation and groups.</summary>
     public ConvGeometry Geometry { get; }
-
-    /// <summary>The convolution weight.</summary>
-    public Parameter Weight => _weight;
-
-    /// <summary>The convolution bias, or null.</summary>
-    public Parameter? Bias => _bias;
 
     /// <summary>The BatchNorm (PyTorch: <c>bn</c>).</summary>
     public BatchNorm2d BatchNorm => _bn;
@@ -106,12 +91,12 @@ public class ConvBn2d : QatModule
         using var scope = NewDisposeScope();
         var runningStd = (_bn.running_var! + _bn.eps).sqrt();
         var scaleFactor = _bn.weight! / runningStd;
-        var scaledWeight = WeightFakeQuant.call(_weight * scaleFactor.reshape(-1, 1, 1, 1));
+        var scaledWeight = WeightFakeQuant.call(Weight * scaleFactor.reshape(-1, 1, 1, 1));
         var zeroBias = zeros(Geometry.OutChannels, dtype: input.dtype);
         var conv = Geometry.Apply(input, scaledWeight, zeroBias);
         var convOrig = conv / scaleFactor.reshape(1, -1, 1, 1);
-        if (_bias is not null)
-            convOrig = convOrig + _bias.reshape(1, -1, 1, 1);
+        if (Bias is not null)
+            convOrig = convOrig + Bias.reshape(1, -1, 1, 1);
         var y = _bn.call(convOrig);
         return PostProcess(Activate(y)).MoveToOuterDisposeScope();
     }
@@ -120,5 +105,5 @@ public class ConvBn2d : QatModule
     private protected virtual Tensor Activate(Tensor y) => y;
 
     /// <summary>A float <see cref="Intrinsic.ConvBn2d"/> sharing these parameters and BatchNorm.</summary>
-    public virtual nn.Module<Tensor, Tensor> ToFloat() => new Intrinsic.ConvBn2d(Geometry.ToFloat(_weight, _bias), _bn);
+    public virtual nn.Module<Tensor, Tensor> ToFloat() => new Intrinsic.ConvBn2d(Geometry.ToFloat(Weight, Bias), _bn);
 }

@@ -1,7 +1,6 @@
 using Qat.MLNet.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
-using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Modules.Qat;
@@ -12,12 +11,6 @@ namespace Qat.MLNet.Modules.Qat;
 /// </summary>
 public class Linear : QatModule
 {
-    [ComponentName(Name = "weight")]
-    private readonly Parameter _weight;
-
-    [ComponentName(Name = "bias")]
-    private readonly Parameter? _bias;
-
     /// <summary>Creates the layer over existing parameters (shared, not copied).</summary>
     /// <param name="weight">The [out, in] weight.</param>
     /// <param name="bias">The [out] bias, or null.</param>
@@ -26,15 +19,10 @@ public class Linear : QatModule
     {
     }
 
-    private protected Linear(string name, Parameter weight, Parameter? bias, QConfig qconfig) : base(name, qconfig)
+    private protected Linear(string name, Parameter weight, Parameter? bias, QConfig qconfig) : base(name, qconfig, weight, bias)
     {
-        ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 2)
             throw new ArgumentException($"weight must be [out_features, in_features], got [{string.Join(", ", weight.shape)}].", nameof(weight));
-        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
-            throw new ArgumentException($"bias must be [{weight.shape[0]}], got [{string.Join(", ", bias.shape)}].", nameof(bias));
-        _weight = weight;
-        _bias = bias;
         RegisterComponents();
     }
 
@@ -47,23 +35,17 @@ public class Linear : QatModule
         return new Linear(linear.weight, linear.bias, qconfig);
     }
 
-    /// <summary>The weight (PyTorch: <c>weight</c>).</summary>
-    public Parameter Weight => _weight;
-
-    /// <summary>The bias, or null (PyTorch: <c>bias</c>).</summary>
-    public Parameter? Bias => _bias;
-
     /// <summary>Input features.</summary>
-    public long InFeatures => _weight.shape[1];
+    public long InFeatures => Weight.shape[1];
 
     /// <summary>Output features.</summary>
-    public long OutFeatures => _weight.shape[0];
+    public long OutFeatures => Weight.shape[0];
 
     /// <summary>The linear map with the fake-quantized weight, the fused activation, then the activation post-process.</summary>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.linear(input, WeightFakeQuant.call(_weight), _bias);
+        var y = nn.functional.linear(input, WeightFakeQuant.call(Weight), Bias);
         return PostProcess(Activate(y)).MoveToOuterDisposeScope();
     }
 
@@ -75,10 +57,10 @@ public class Linear : QatModule
 
     private protected TorchSharp.Modules.Linear FloatLinear()
     {
-        var linear = nn.Linear(InFeatures, OutFeatures, hasBias: _bias is not null);
-        linear.weight = _weight;
-        if (_bias is not null)
-            linear.bias = _bias;
+        var linear = nn.Linear(InFeatures, OutFeatures, hasBias: Bias is not null);
+        linear.weight = Weight;
+        if (Bias is not null)
+            linear.bias = Bias;
         return linear;
     }
 }
