@@ -1,10 +1,11 @@
+using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// Qat.MLNet main example (grows with the product): PyTorch-style fake quantization in C#.
-// 1. fake-quantize a tensor, 2. let the fbgemm QAT qconfig's activation FakeQuantize observe batches,
-// 3. print the scale and zero point it learned, and the gradient mask of the straight-through estimator.
+// Qat.MLNet main example (grows with the product): PyTorch-style quantization-aware training in C#.
+// 1. fake-quantize a tensor, 2. let the QAT qconfigs' FakeQuantize modules observe batches and print their qparams,
+// 3. fuse and prepare a small network for QAT, train it a little on a synthetic task, freeze observers and BatchNorm.
 manual_seed(0);
 Console.WriteLine($"Qat.MLNet example: TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}");
 
@@ -32,6 +33,37 @@ foreach (var backend in new[] { QuantBackend.Fbgemm, QuantBackend.Qnnpack })
     Console.WriteLine($"{backend}: activation {activation.Dtype.TorchName()} [{activation.QuantMin}, {activation.QuantMax}] " +
         $"scale {activation.Scale[0].item<float>():G6} zero_point {activation.ZeroPoint[0].item<int>()}; " +
         $"weight {weight.Dtype.TorchName()} {weight.QScheme.TorchName()} scales {Format(weight.Scale, 4)}");
+}
+
+// A small network trained with fake quantization: two Gaussian blobs per class in 20 dimensions, 4 classes.
+{
+    var model = nn.Sequential(("quant", new QuantStub()),
+        ("fc1", nn.Linear(20, 64)), ("relu1", nn.ReLU()),
+        ("fc2", nn.Linear(64, 4)), ("dequant", new DeQuantStub()));
+    model.train();
+    var qat = Quantizer.PrepareQat(Quantizer.FuseModules(model), QConfig.GetDefaultQat(QuantBackend.Fbgemm));
+    using var centers = randn(4, 20) * 0.5;
+    using var optimizer = optim.SGD(qat.parameters(), 0.05, momentum: 0.9);
+    using var lossFunction = nn.CrossEntropyLoss();
+    for (int step = 1; step <= 300; step++)
+    {
+        using var scope = NewDisposeScope();
+        var labels = randint(0, 4, new long[] { 64 });
+        var x = centers.index_select(0, labels) + randn(64, 20) * 1.5;
+        if (step == 200)
+        {
+            Quantizer.DisableObserver(qat);      // freeze scales and zero points for the last steps, as PyTorch's recipe does
+            Quantizer.FreezeBatchNormStats(qat);
+        }
+        optimizer.zero_grad();
+        var loss = lossFunction.forward(qat.forward(x), labels);
+        loss.backward();
+        optimizer.step();
+        if (step % 100 == 0)
+            Console.WriteLine($"QAT step {step}: loss {loss.item<float>():F4}");
+    }
+    var fc1 = qat.named_modules().First(m => m.name == "fc1").module;
+    Console.WriteLine($"fc1 after PrepareQat: {fc1.GetType().FullName}, output {((IHasActivationPostProcess)fc1).ActivationPostProcess}");
 }
 
 static string Format(Tensor t, int max = 16)
