@@ -98,4 +98,21 @@ internal static class GoldenModels
             model = Quantizer.FuseModules(model, new[] { Enumerable.Range(0, count).Select(i => $"body.{i}").ToArray() }, inplace: true);
         return Quantizer.PrepareQat(model, qconfig, inplace: true);
     }
+
+    /// <summary>
+    /// PyTorch's trained state (state_after_training: weights, BatchNorm statistics, fake-quant scales, observer min/max)
+    /// loaded into the model prepared by Quantizer, with gen_golden.py's final schedule (observers off, BatchNorm frozen)
+    /// and eval mode: the exact model PyTorch converted.
+    /// </summary>
+    public static void LoadTrainedState(nn.Module<Tensor, Tensor> model, JsonElement c)
+    {
+        var state = new Dictionary<string, Tensor>();
+        foreach (var entry in c.GetProperty("state_after_training").EnumerateObject())
+            state[entry.Name] = GoldenData.ToTensor(entry.Value);
+        var (_, unexpected) = QuantizationState.LoadStateDict(model, state, strict: false);
+        Assert.IsEmpty(unexpected, "PyTorch's state has keys this model lacks: " + string.Join(", ", unexpected));
+        Quantizer.DisableObserver(model);
+        Quantizer.FreezeBatchNormStats(model);
+        model.eval();
+    }
 }

@@ -142,6 +142,23 @@ public static class Quantizer
     }
 
     /// <summary>
+    /// Converts a trained QAT model into an integer-only <see cref="Inference.QuantizedModel"/> (PyTorch: <c>convert</c>):
+    /// int8 weights (BatchNorm folded), int32 biases, uint8 activations, ReLU fused into the requantization clamp. The
+    /// model must be a chain of Sequentials from a QuantStub to a DeQuantStub; an unsupported layer is refused here, by
+    /// name and type. The QAT model is left unchanged.
+    /// </summary>
+    /// <param name="prepared">The model returned by <see cref="PrepareQat"/>, after training.</param>
+    /// <param name="inputShape">Per-sample input shape; needed when the first weighted layer is a convolution.</param>
+    /// <returns>The integer model.</returns>
+    /// <exception cref="ArgumentException">The model is not prepared, or the shapes do not chain.</exception>
+    /// <exception cref="NotSupportedException">A layer or quantization scheme the int8 engine cannot run.</exception>
+    public static Inference.QuantizedModel Convert(nn.Module prepared, Inference.ActivationShape? inputShape = null)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        return Converter.Convert(prepared, inputShape);
+    }
+
+    /// <summary>
     /// Assigns a qconfig to one module of a float model before <see cref="PrepareQat"/> (PyTorch: <c>module.qconfig = ...</c>);
     /// <paramref name="qconfig"/> null keeps that module and everything under it in float.
     /// </summary>

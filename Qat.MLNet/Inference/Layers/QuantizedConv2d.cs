@@ -1,0 +1,171 @@
+using System.Buffers;
+using Qat.MLNet.Inference.Kernels;
+
+namespace Qat.MLNet.Inference;
+
+/// <summary>
+/// An int8 2-D convolution (PyTorch: <c>torch.ao.nn.quantized.Conv2d</c>, or <c>ConvReLU2d</c> when
+/// <see cref="FusedReLU"/>; BatchNorm already folded in by Convert), with stride, zero padding, dilation and groups
+/// (depthwise included). Per sample and group it lays the receptive fields out as rows (im2col, padding with the input
+/// zero point, which stands for 0.0) and multiplies them with the weight rows.
+/// </summary>
+public sealed class QuantizedConv2d : QuantizedLayer
+{
+    private readonly sbyte[] _weights;      // [outChannels, PaddedLength(K)], K = inChannels / groups * kh * kw
+    private readonly int[] _correctedBias;
+    private readonly Requantizer _requantizer;
+    private readonly int _k;
+    private readonly int _kp;
+
+    internal QuantizedConv2d(string name, ActivationShape inputShape, int outChannels, int kernelHeight, int kernelWidth,
+        int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups,
+        sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
+        : base(name, inputShape, new ActivationShape(outChannels,
+            OutputSize(inputShape.Height, kernelHeight, strideH, padH, dilationH, name),
+            OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)))
+    {
+        if (groups <= 0 || inputShape.Channels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"{name}: {groups} groups must divide the {inputShape.Channels} input and {outChannels} output channels.");
+        _k = inputShape.Channels / groups * kernelHeight * kernelWidth;
+        if (weights.Length != outChannels * _k || bias.Length != outChannels || (weightScales.Length != 1 && weightScales.Length != outChannels))
+            throw new ArgumentException($"{name}: weights, scales or bias do not match [{outChannels}, {inputShape.Channels / groups}, {kernelHeight}, {kernelWidth}].");
+        (KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW, DilationH, DilationW, Groups) =
+            (kernelHeight, kernelWidth, strideH, strideW, padH, padW, dilationH, dilationW, groups);
+        Weights = weights;
+        WeightScales = weightScales;
+        Bias = bias;
+        Input = input;
+        Output = output;
+        FusedReLU = fusedReLU;
+        _kp = Int8Gemm.PaddedLength(_k);
+        _weights = WeightPacking.PadRows(weights, outChannels, _k);
+        _correctedBias = WeightPacking.CorrectBias(weights, bias, outChannels, _k, input.ZeroPoint);
+        _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
+    }
+
+    /// <summary>Kernel height.</summary>
+    public int KernelHeight { get; }
+
+    /// <summary>Kernel width.</summary>
+    public int KernelWidth { get; }
+
+    /// <summary>Vertical stride.</summary>
+    public int StrideH { get; }
+
+    /// <summary>Horizontal stride.</summary>
+    public int StrideW { get; }
+
+    /// <summary>Vertical zero padding.</summary>
+    public int PadH { get; }
+
+    /// <summary>Horizontal zero padding.</summary>
+    public int PadW { get; }
+
+    /// <summary>Vertical dilation.</summary>
+    public int DilationH { get; }
+
+    /// <summary>Horizontal dilation.</summary>
+    public int DilationW { get; }
+
+    /// <summary>Groups (input channels for depthwise).</summary>
+    public int Groups { get; }
+
+    /// <summary>The int8 weights, [out, in / groups, kh, kw] row-major (zero point 0).</summary>
+    public sbyte[] Weights { get; }
+
+    /// <summary>One weight scale per output channel, or one for the tensor.</summary>
+    public float[] WeightScales { get; }
+
+    /// <summary>The int32 bias.</summary>
+    public int[] Bias { get; }
+
+    /// <summary>Input quantization.</summary>
+    public QuantizationParameters Input { get; }
+
+    /// <summary>Output quantization.</summary>
+    public QuantizationParameters Output { get; }
+
+    /// <summary>Whether a ReLU is fused into the output clamp.</summary>
+    public bool FusedReLU { get; }
+
+    /// <inheritdoc />
+    public override long ParameterBytes => Weights.Length + 4L * (Bias.Length + WeightScales.Length);
+
+    internal override int ScratchBytesPerSample => OutputShape.Height * OutputShape.Width * _kp + Int8Gemm.Slack;
+
+    internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
+    {
+        int positions = OutputShape.Height * OutputShape.Width;
+        int outPerGroup = OutputShape.Channels / Groups;
+        int[] acc = ArrayPool<int>.Shared.Rent(positions * outPerGroup);
+        try
+        {
+            for (int n = 0; n < batch; n++)
+            {
+                var sample = input.Slice(n * InputShape.Size, InputShape.Size);
+                var result = output.Slice(n * OutputShape.Size, OutputShape.Size);
+                for (int g = 0; g < Groups; g++)
+                {
+                    Im2Col(sample, g, scratch);
+                    fixed (byte* cols = scratch)
+                    fixed (sbyte* w = _weights)
+                    fixed (int* a = acc)
+                        Int8Gemm.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, _k, a, outPerGroup);
+                    for (int oc = 0; oc < outPerGroup; oc++)
+                    {
+                        int o = g * outPerGroup + oc;
+                        int bias = _correctedBias[o];
+                        var plane = result.Slice(o * positions, positions);
+                        for (int p = 0; p < positions; p++)
+                            plane[p] = _requantizer.Apply(acc[p * outPerGroup + oc] + bias, o);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(acc);
+        }
+    }
+
+    /// <summary>Rows of receptive fields of group <paramref name="g"/>, each <c>_kp</c> bytes; outside the input, the zero point.</summary>
+    private void Im2Col(ReadOnlySpan<byte> sample, int g, Span<byte> cols)
+    {
+        int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
+        int outH = OutputShape.Height, outW = OutputShape.Width;
+        byte zero = (byte)Input.ZeroPoint;
+        int row = 0;
+        for (int oh = 0; oh < outH; oh++)
+        {
+            for (int ow = 0; ow < outW; ow++, row++)
+            {
+                var dst = cols.Slice(row * _kp, _kp);
+                int i = 0;
+                for (int c = 0; c < channels; c++)
+                {
+                    var plane = sample.Slice((g * channels + c) * height * width, height * width);
+                    for (int kh = 0; kh < KernelHeight; kh++)
+                    {
+                        int ih = oh * StrideH - PadH + kh * DilationH;
+                        bool rowInside = (uint)ih < (uint)height;
+                        for (int kw = 0; kw < KernelWidth; kw++, i++)
+                        {
+                            int iw = ow * StrideW - PadW + kw * DilationW;
+                            dst[i] = rowInside && (uint)iw < (uint)width ? plane[ih * width + iw] : zero;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static int OutputSize(int input, int kernel, int stride, int pad, int dilation, string name)
+    {
+        if (kernel <= 0 || stride <= 0 || pad < 0 || dilation <= 0)
+            throw new ArgumentException($"{name}: kernel {kernel}, stride {stride}, padding {pad} and dilation {dilation} must be positive (padding >= 0).");
+        int size = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+        if (size <= 0)
+            throw new ArgumentException($"{name}: an input of size {input} is too small for kernel {kernel} with padding {pad} and dilation {dilation}.");
+        return size;
+    }
+}

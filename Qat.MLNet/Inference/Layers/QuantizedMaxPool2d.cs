@@ -1,0 +1,74 @@
+namespace Qat.MLNet.Inference;
+
+/// <summary>Max pooling on uint8 values (exact: the maximum of levels is the level of the maximum).</summary>
+public sealed class QuantizedMaxPool2d : QuantizedLayer
+{
+    internal QuantizedMaxPool2d(string name, ActivationShape input, int kernelH, int kernelW, int strideH, int strideW,
+        int padH, int padW, int dilationH, int dilationW, bool ceilMode)
+        : base(name, input, new ActivationShape(input.Channels,
+            PoolingGeometry.OutputSize(input.Height, kernelH, strideH, padH, dilationH, ceilMode, name),
+            PoolingGeometry.OutputSize(input.Width, kernelW, strideW, padW, dilationW, ceilMode, name)))
+    {
+        (KernelH, KernelW, StrideH, StrideW, PadH, PadW, DilationH, DilationW, CeilMode) = (kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode);
+    }
+
+    /// <summary>Window height.</summary>
+    public int KernelH { get; }
+
+    /// <summary>Window width.</summary>
+    public int KernelW { get; }
+
+    /// <summary>Vertical stride.</summary>
+    public int StrideH { get; }
+
+    /// <summary>Horizontal stride.</summary>
+    public int StrideW { get; }
+
+    /// <summary>Vertical padding (ignored positions).</summary>
+    public int PadH { get; }
+
+    /// <summary>Horizontal padding.</summary>
+    public int PadW { get; }
+
+    /// <summary>Vertical dilation.</summary>
+    public int DilationH { get; }
+
+    /// <summary>Horizontal dilation.</summary>
+    public int DilationW { get; }
+
+    /// <summary>Whether output sizes round up.</summary>
+    public bool CeilMode { get; }
+
+    /// <inheritdoc />
+    public override long ParameterBytes => 0;
+
+    internal override void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
+    {
+        int h = InputShape.Height, w = InputShape.Width, oh = OutputShape.Height, ow = OutputShape.Width;
+        for (int plane = 0; plane < batch * InputShape.Channels; plane++)
+        {
+            var src = input.Slice(plane * h * w, h * w);
+            var dst = output.Slice(plane * oh * ow, oh * ow);
+            for (int y = 0; y < oh; y++)
+            {
+                for (int x = 0; x < ow; x++)
+                {
+                    int best = -1;
+                    for (int ky = 0; ky < KernelH; ky++)
+                    {
+                        int iy = y * StrideH - PadH + ky * DilationH;
+                        if ((uint)iy >= (uint)h)
+                            continue;
+                        for (int kx = 0; kx < KernelW; kx++)
+                        {
+                            int ix = x * StrideW - PadW + kx * DilationW;
+                            if ((uint)ix < (uint)w && src[iy * w + ix] > best)
+                                best = src[iy * w + ix];
+                        }
+                    }
+                    dst[y * ow + x] = (byte)Math.Max(best, 0);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace Qat.MLNet.Inference;
+
+/// <summary>The affine map between uint8 activation values and floats: <c>x = (q - ZeroPoint) * Scale</c>, q in [QuantMin, QuantMax].</summary>
+/// <param name="Scale">The step between levels; positive and finite.</param>
+/// <param name="ZeroPoint">The level that represents 0.0.</param>
+/// <param name="QuantMin">The lowest level used (0).</param>
+/// <param name="QuantMax">The highest level used (255, or 127 for fbgemm's reduce_range).</param>
+public readonly record struct QuantizationParameters(float Scale, int ZeroPoint, int QuantMin, int QuantMax)
+{
+    /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
+    public void Validate(string what)
+    {
+        if (!(float.IsFinite(Scale) && Scale > 0f))
+            throw new ArgumentException($"{what}: scale ({Scale}) must be positive and finite.");
+        if (QuantMin < 0 || QuantMax > 255 || QuantMin >= QuantMax)
+            throw new ArgumentException($"{what}: range [{QuantMin}, {QuantMax}] must lie inside [0, 255] with min < max.");
+        if (ZeroPoint < QuantMin || ZeroPoint > QuantMax)
+            throw new ArgumentException($"{what}: zero point ({ZeroPoint}) must lie in [{QuantMin}, {QuantMax}].");
+    }
+
+    /// <summary>Quantizes one value as PyTorch's <c>quantize_per_tensor</c>: <c>clamp(round_half_even(x * (1f / Scale)) + ZeroPoint)</c>.</summary>
+    public byte Quantize(float x)
+    {
+        float q = MathF.Round(x * (1f / Scale)) + ZeroPoint;
+        q = q > QuantMin ? q : QuantMin; // NaN lands on QuantMin, as the fake-quant kernels do
+        q = q < QuantMax ? q : QuantMax;
+        return (byte)q;
+    }
+
+    /// <summary>The float a level stands for.</summary>
+    public float Dequantize(byte q) => (q - ZeroPoint) * Scale;
+}

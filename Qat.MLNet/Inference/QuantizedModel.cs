@@ -1,0 +1,125 @@
+using System.Buffers;
+using Qat.MLNet.Inference.Kernels;
+
+namespace Qat.MLNet.Inference;
+
+/// <summary>
+/// A network converted to integers (PyTorch: the model <c>torch.ao.quantization.convert</c> returns): the input is
+/// quantized to uint8, every layer runs on uint8 activations and int8 weights with int32 accumulation, and the output is
+/// dequantized. No TorchSharp is needed to run it. Thread-safe: every call rents its own scratch memory.
+/// </summary>
+public sealed class QuantizedModel
+{
+    private readonly int _maxActivation;
+    private readonly int _maxScratch;
+
+    /// <summary>Assembles a model and checks that the layers' shapes chain.</summary>
+    /// <param name="inputShape">Per-sample input shape.</param>
+    /// <param name="input">How float inputs are quantized (the QuantStub's parameters).</param>
+    /// <param name="layers">The layers in order.</param>
+    /// <param name="output">How the last layer's levels are dequantized.</param>
+    /// <exception cref="ArgumentException">The shapes do not chain, or the parameters are invalid.</exception>
+    public QuantizedModel(ActivationShape inputShape, QuantizationParameters input, IReadOnlyList<QuantizedLayer> layers, QuantizationParameters output)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (inputShape.Size <= 0)
+            throw new ArgumentException($"The input shape {inputShape} is empty.", nameof(inputShape));
+        input.Validate("input quantization");
+        output.Validate("output quantization");
+        var shape = inputShape;
+        int maxActivation = inputShape.Size, maxScratch = 0;
+        foreach (var layer in layers)
+        {
+            if (layer.InputShape != shape)
+                throw new ArgumentException($"Layer '{layer.Name}' expects {layer.InputShape} but receives {shape}.", nameof(layers));
+            shape = layer.OutputShape;
+            maxActivation = Math.Max(maxActivation, shape.Size);
+            maxScratch = Math.Max(maxScratch, layer.ScratchBytesPerSample);
+        }
+        InputShape = inputShape;
+        OutputShape = shape;
+        Input = input;
+        Output = output;
+        Layers = layers.ToArray();
+        _maxActivation = maxActivation;
+        _maxScratch = maxScratch;
+    }
+
+    /// <summary>Per-sample input shape.</summary>
+    public ActivationShape InputShape { get; }
+
+    /// <summary>Per-sample output shape.</summary>
+    public ActivationShape OutputShape { get; }
+
+    /// <summary>Floats per input sample.</summary>
+    public int InputSize => InputShape.Size;
+
+    /// <summary>Floats per output sample.</summary>
+    public int OutputSize => OutputShape.Size;
+
+    /// <summary>Input quantization.</summary>
+    public QuantizationParameters Input { get; }
+
+    /// <summary>Output dequantization.</summary>
+    public QuantizationParameters Output { get; }
+
+    /// <summary>The layers in order.</summary>
+    public IReadOnlyList<QuantizedLayer> Layers { get; }
+
+    /// <summary>Bytes of weights and parameters (what makes the model about 4x smaller than float).</summary>
+    public long ParameterBytes => Layers.Sum(l => l.ParameterBytes);
+
+    /// <summary>The kernel path in use on this machine (AVX-VNNI, AVX2 or scalar).</summary>
+    public static Int8KernelPath KernelPath => Int8Gemm.Path;
+
+    /// <summary>Runs <paramref name="batchSize"/> samples: <paramref name="input"/> holds them one after another.</summary>
+    /// <param name="input">batchSize x <see cref="InputSize"/> floats.</param>
+    /// <param name="output">batchSize x <see cref="OutputSize"/> floats, written.</param>
+    /// <param name="batchSize">Samples, at least 1.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length.</exception>
+    public void Predict(ReadOnlySpan<float> input, Span<float> output, int batchSize = 1)
+    {
+        if (batchSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        if (input.Length != (long)batchSize * InputSize)
+            throw new ArgumentException($"input has {input.Length} values; {batchSize} samples of {InputShape} need {(long)batchSize * InputSize}.", nameof(input));
+        if (output.Length != (long)batchSize * OutputSize)
+            throw new ArgumentException($"output has room for {output.Length} values; {batchSize} samples need {(long)batchSize * OutputSize}.", nameof(output));
+
+        int activationBytes = checked(batchSize * _maxActivation + Int8Gemm.Slack);
+        byte[] a = ArrayPool<byte>.Shared.Rent(activationBytes);
+        byte[] b = ArrayPool<byte>.Shared.Rent(activationBytes);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(_maxScratch + Int8Gemm.Slack);
+        try
+        {
+            var q = Input;
+            for (int i = 0; i < input.Length; i++)
+                a[i] = q.Quantize(input[i]);
+            var current = a;
+            var next = b;
+            foreach (var layer in Layers)
+            {
+                layer.Run(current, next, batchSize, scratch);
+                (current, next) = (next, current);
+            }
+            var o = Output;
+            for (int i = 0; i < output.Length; i++)
+                output[i] = o.Dequantize(current[i]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(a);
+            ArrayPool<byte>.Shared.Return(b);
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Runs a batch and returns the outputs.</summary>
+    public float[] Predict(float[] input, int batchSize = 1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var output = new float[batchSize * OutputSize];
+        Predict(input, output, batchSize);
+        return output;
+    }
+}

@@ -1,0 +1,229 @@
+using Qat.MLNet.Inference;
+using Qat.MLNet.Quantization;
+using Qat.MLNet.Quantization.Observers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet.Modules;
+
+/// <summary>
+/// Turns a QAT model into a <see cref="QuantizedModel"/> (PyTorch: <c>convert</c> with the quantized modules'
+/// <c>from_float</c>): BatchNorm folded as <c>fuse_conv_bn_weights</c>, weights quantized with the weight observer's
+/// qparams (<c>_quantize_weight</c>), biases to int32 with scale inputScale x weightScale, activations with each
+/// activation observer's qparams. The QAT model is not changed.
+/// </summary>
+internal static class Converter
+{
+    public static QuantizedModel Convert(nn.Module prepared, ActivationShape? inputShape)
+    {
+        var leaves = new List<(string Path, nn.Module Module)>();
+        Flatten(prepared, "", leaves);
+        leaves.RemoveAll(l => l.Module is Identity or Dropout);
+        if (leaves.Count < 2 || leaves[0].Module is not QuantStub stub || leaves[^1].Module is not DeQuantStub)
+            throw new ArgumentException(
+                "Convert needs a chain that starts with a QuantStub and ends with a DeQuantStub (Sequential(QuantStub, ..., DeQuantStub)); " +
+                $"this one runs [{string.Join(", ", leaves.Select(l => $"{l.Path}: {l.Module.GetType().Name}"))}].", nameof(prepared));
+        if (stub.ActivationPostProcess is not FakeQuantize inputFq)
+            throw new ArgumentException($"The QuantStub '{leaves[0].Path}' has no FakeQuantize: prepare the model with Quantizer.PrepareQat first.", nameof(prepared));
+
+        var current = ActivationQParams(inputFq);
+        var shape = inputShape ?? InferInputShape(leaves);
+        var input = current;
+        var layers = new List<QuantizedLayer>();
+        foreach (var (path, module) in leaves.Skip(1).SkipLast(1))
+        {
+            QuantizedLayer layer = module switch
+            {
+                Qat.Linear linear => ConvertLinear(path, linear, shape, current),
+                Qat.ConvBn2d convBn => ConvertConv(path, convBn, convBn.Geometry, shape, current, FoldBatchNorm(convBn), convBn is Qat.ConvBnReLU2d),
+                Qat.Conv2d conv => ConvertConv(path, conv, conv.Geometry, shape, current, (conv.Weight, conv.Bias), conv is Qat.ConvReLU2d),
+                ReLU => new QuantizedReLU(path, shape, current.ZeroPoint),
+                MaxPool2d pool => new QuantizedMaxPool2d(path, shape, (int)pool.kernel_size[0], (int)Last(pool.kernel_size), (int)pool.stride[0],
+                    (int)Last(pool.stride), (int)pool.padding[0], (int)Last(pool.padding), (int)pool.dilation[0], (int)Last(pool.dilation), pool.ceil_mode),
+                AvgPool2d pool => new QuantizedAvgPool2d(path, shape, (int)pool.kernel_size[0], (int)Last(pool.kernel_size), (int)pool.stride[0],
+                    (int)Last(pool.stride), (int)pool.padding[0], (int)Last(pool.padding), pool.ceil_mode, pool.count_include_pad,
+                    pool.divisor_override is long d ? (int)d : null, current),
+                TorchSharp.Modules.Flatten => new QuantizedFlatten(path, shape),
+                _ => throw new NotSupportedException(Unsupported(path, module)),
+            };
+            if (layer is QuantizedLinear ql)
+                current = ql.Output;
+            else if (layer is QuantizedConv2d qc)
+                current = qc.Output;
+            shape = layer.OutputShape;
+            layers.Add(layer);
+        }
+        return new QuantizedModel(inputShape ?? InferInputShape(leaves), input, layers, current);
+    }
+
+    private static string Unsupported(string path, nn.Module module) => module switch
+    {
+        TorchSharp.Modules.Linear or TorchSharp.Modules.Conv2d => $"Layer '{path}' ({module.GetType().Name}) is still float: it had no qconfig when the model was prepared. Convert needs every weighted layer quantized.",
+        BatchNorm2d => $"Layer '{path}' (BatchNorm2d) stands alone: fuse it with the convolution before it (Quantizer.FuseModules) so Convert can fold it.",
+        _ => $"Layer '{path}' ({module.GetType().FullName}) is not supported by the int8 engine; supported: QAT Linear/Conv2d (and their ReLU/BatchNorm fusions), ReLU, MaxPool2d, AvgPool2d, Flatten, Dropout, Identity.",
+    };
+
+    private static long Last(long[] values) => values[^1];
+
+    /// <summary>The modules in the order a chain of Sequentials runs them.</summary>
+    private static void Flatten(nn.Module module, string path, List<(string, nn.Module)> leaves)
+    {
+        if (module is Sequential && module is not (Intrinsic.LinearReLU or Intrinsic.ConvReLU2d or Intrinsic.ConvBn2d or Intrinsic.ConvBnReLU2d))
+        {
+            foreach (var (name, child) in module.named_children())
+                Flatten(child, path.Length == 0 ? name : path + "." + name, leaves);
+            return;
+        }
+        bool leaf = module is Qat.QatModule or QuantStub or DeQuantStub or ReLU or MaxPool2d or AvgPool2d or TorchSharp.Modules.Flatten
+            or Dropout or Identity or TorchSharp.Modules.Linear or TorchSharp.Modules.Conv2d or BatchNorm2d
+            or Intrinsic.LinearReLU or Intrinsic.ConvReLU2d or Intrinsic.ConvBn2d or Intrinsic.ConvBnReLU2d;
+        if (!leaf)
+            throw new NotSupportedException(
+                $"'{(path.Length == 0 ? "(root)" : path)}' ({module.GetType().FullName}) has its own forward, which Convert cannot follow: " +
+                "build the network as a Sequential chain (nested Sequentials are fine) to convert it.");
+        leaves.Add((path, module));
+    }
+
+    private static ActivationShape InferInputShape(List<(string Path, nn.Module Module)> leaves)
+    {
+        foreach (var (path, module) in leaves.Skip(1))
+        {
+            if (module is Qat.Linear linear)
+                return ActivationShape.Vector((int)linear.InFeatures);
+            if (module is Qat.QatModule)
+                throw new ArgumentException($"The first weighted layer '{path}' is a convolution: pass the input shape (channels, height, width) to Convert.");
+        }
+        throw new ArgumentException("The model has no weighted layer to infer the input shape from: pass it to Convert.");
+    }
+
+    private static QuantizationParameters ActivationQParams(FakeQuantize fq)
+    {
+        var (scales, zeroPoints) = fq.ActivationPostProcess.CalculateQParamsArrays();
+        if (fq.Dtype != QuantDType.QUInt8 || fq.IsPerChannel)
+            throw new NotSupportedException($"Activations must be per-tensor quint8 for the int8 engine, not {fq.Dtype.TorchName()} {fq.QScheme.TorchName()}.");
+        var q = new QuantizationParameters(scales[0], zeroPoints[0], fq.QuantMin, fq.QuantMax);
+        q.Validate("activation");
+        return q;
+    }
+
+    private static QuantizationParameters OutputQParams(string path, Qat.QatModule module)
+        => module.ActivationPostProcess is FakeQuantize fq
+            ? ActivationQParams(fq)
+            : throw new ArgumentException($"Layer '{path}' has no output FakeQuantize: prepare the model with Quantizer.PrepareQat.");
+
+    private static QuantizedLinear ConvertLinear(string path, Qat.Linear linear, ActivationShape shape, QuantizationParameters input)
+    {
+        if (shape.Size != linear.InFeatures)
+            throw new ArgumentException($"Layer '{path}' takes {linear.InFeatures} features but receives {shape} = {shape.Size}.");
+        var (weights, scales) = QuantizeWeights(path, linear, linear.Weight);
+        var bias = QuantizeBias(linear.Bias, scales, input.Scale, (int)linear.OutFeatures);
+        return new QuantizedLinear(path, (int)linear.InFeatures, (int)linear.OutFeatures, weights, scales, bias, input,
+            OutputQParams(path, linear), linear is Qat.LinearReLU);
+    }
+
+    private static QuantizedConv2d ConvertConv(string path, Qat.QatModule module, Qat.ConvGeometry g, ActivationShape shape,
+        QuantizationParameters input, (Tensor Weight, Tensor? Bias) parameters, bool relu)
+    {
+        if (shape.Channels != g.InChannels)
+            throw new ArgumentException($"Layer '{path}' takes {g.InChannels} channels but receives {shape}.");
+        var (weights, scales) = QuantizeWeights(path, module, parameters.Weight);
+        var bias = QuantizeBias(parameters.Bias, scales, input.Scale, (int)g.OutChannels);
+        return new QuantizedConv2d(path, shape, (int)g.OutChannels, (int)g.KernelSize[0], (int)g.KernelSize[1], (int)g.Stride[0], (int)g.Stride[1],
+            (int)g.Padding[0], (int)g.Padding[1], (int)g.Dilation[0], (int)g.Dilation[1], (int)g.Groups, weights, scales, bias, input,
+            OutputQParams(path, module), relu);
+    }
+
+    /// <summary>PyTorch's <c>fuse_conv_bn_weights</c>: W * (gamma * rsqrt(var + eps)), (b - mean) * rsqrt(var + eps) * gamma + beta.</summary>
+    private static (Tensor Weight, Tensor? Bias) FoldBatchNorm(Qat.ConvBn2d m)
+    {
+        using var noGrad = no_grad();
+        var bn = m.BatchNorm;
+        var rsqrtVar = (bn.running_var! + bn.eps).rsqrt();
+        var weight = m.Weight * (bn.weight! * rsqrtVar).reshape(-1, 1, 1, 1);
+        var convBias = m.Bias is null ? zeros_like(bn.running_mean!) : (Tensor)m.Bias;
+        var bias = (convBias - bn.running_mean!) * rsqrtVar * bn.weight! + bn.bias!;
+        return (weight, bias);
+    }
+
+    /// <summary>
+    /// PyTorch's weight conversion: the weight observer sees the (folded) weight once more, unless it is disabled (done on a
+    /// copy here, so the QAT model does not change), then <c>_quantize_weight</c> with its qparams.
+    /// </summary>
+    private static (sbyte[] Weights, float[] Scales) QuantizeWeights(string path, Qat.QatModule module, Tensor weight)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var observer = WeightObserverAfterLastLook(module, weight, out var temporary);
+        try
+        {
+            if (observer.Dtype != QuantDType.QInt8 || !observer.QScheme.IsSymmetric())
+                throw new NotSupportedException($"Layer '{path}': weights must be symmetric qint8 for the int8 engine (zero point 0), not {observer.Dtype.TorchName()} {observer.QScheme.TorchName()}.");
+            var (scales, zeroPoints) = observer.CalculateQParamsArrays();
+            if (zeroPoints.Any(z => z != 0))
+                throw new NotSupportedException($"Layer '{path}': weight zero points must be 0.");
+            int channels = (int)weight.shape[0];
+            if (observer.QScheme.IsPerChannel() && (scales.Length != channels || ((PerChannelMinMaxObserver)observer).ChAxis != 0))
+                throw new NotSupportedException($"Layer '{path}': per-channel weight scales must be along axis 0, one per output channel.");
+            var values = weight.detach().contiguous().data<float>().ToArray();
+            int perChannel = values.Length / channels;
+            var q = new sbyte[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                float inv = 1f / scales[scales.Length == 1 ? 0 : i / perChannel];
+                float r = MathF.Round(values[i] * inv);
+                q[i] = (sbyte)Math.Clamp(r, -128f, 127f);
+            }
+            return (q, scales);
+        }
+        finally
+        {
+            temporary?.Dispose();
+        }
+    }
+
+    private static ObserverBase WeightObserverAfterLastLook(Qat.QatModule module, Tensor weight, out nn.Module? temporary)
+    {
+        temporary = null;
+        switch (module.WeightFakeQuant)
+        {
+            case FakeQuantize fq when !fq.ObserverEnabled:
+                return fq.ActivationPostProcess;
+            case FakeQuantize fq:
+            {
+                var copy = (FakeQuantize)module.QConfig.Weight.Create();
+                QuantizationState.LoadStateDict(copy, fq.state_dict());
+                copy.forward(weight);
+                temporary = copy;
+                return copy.ActivationPostProcess;
+            }
+            case ObserverBase observer:
+            {
+                var copy = (ObserverBase)module.QConfig.Weight.Create();
+                QuantizationState.LoadStateDict(copy, observer.state_dict());
+                copy.forward(weight);
+                temporary = copy;
+                return copy;
+            }
+            default:
+                throw new NotSupportedException($"The weight post-process {module.WeightFakeQuant.GetType().Name} is neither a FakeQuantize nor an observer.");
+        }
+    }
+
+    /// <summary>int32 bias as PyTorch's <c>quantize_per_channel(bias, weightScale * inputScale, 0, qint32)</c>; zeros without bias.</summary>
+    private static int[] QuantizeBias(Tensor? bias, float[] weightScales, float inputScale, int channels)
+    {
+        var result = new int[channels];
+        if (bias is null)
+            return result;
+        var values = bias.detach().contiguous().data<float>().ToArray();
+        for (int c = 0; c < channels; c++)
+        {
+            double scale = (double)weightScales[weightScales.Length == 1 ? 0 : c] * inputScale;
+            float inv = 1f / (float)scale;
+            float r = MathF.Round(values[c] * inv);
+            result[c] = (int)Math.Clamp(r, (float)int.MinValue, (float)int.MaxValue);
+        }
+        return result;
+    }
+}
