@@ -114,6 +114,21 @@ public sealed class QuantizedModel
         }
     }
 
+    /// <summary>Saves the model in the versioned, checksummed <see cref="QuantizedModelFormat"/>; the stream is left open.</summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        QuantizedModelWriter.Write(this, stream);
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save"/>; the stream is left open.</summary>
+    /// <exception cref="InvalidDataException">The data is truncated, corrupted, of another version, or describes an invalid model; the message says which.</exception>
+    public static QuantizedModel Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return QuantizedModelReader.Read(stream);
+    }
+
     /// <summary>Runs a batch and returns the outputs.</summary>
     public float[] Predict(float[] input, int batchSize = 1)
     {

@@ -39,11 +39,8 @@ internal static class Converter
                 Qat.ConvBn2d convBn => ConvertConv(path, convBn, convBn.Geometry, shape, current, FoldBatchNorm(convBn), convBn is Qat.ConvBnReLU2d),
                 Qat.Conv2d conv => ConvertConv(path, conv, conv.Geometry, shape, current, (conv.Weight, conv.Bias), conv is Qat.ConvReLU2d),
                 ReLU => new QuantizedReLU(path, shape, current.ZeroPoint),
-                MaxPool2d pool => new QuantizedMaxPool2d(path, shape, (int)pool.kernel_size[0], (int)Last(pool.kernel_size), (int)pool.stride[0],
-                    (int)Last(pool.stride), (int)pool.padding[0], (int)Last(pool.padding), (int)pool.dilation[0], (int)Last(pool.dilation), pool.ceil_mode),
-                AvgPool2d pool => new QuantizedAvgPool2d(path, shape, (int)pool.kernel_size[0], (int)Last(pool.kernel_size), (int)pool.stride[0],
-                    (int)Last(pool.stride), (int)pool.padding[0], (int)Last(pool.padding), pool.ceil_mode, pool.count_include_pad,
-                    pool.divisor_override is long d ? (int)d : null, current),
+                MaxPool2d pool => ConvertMaxPool(path, pool, shape),
+                AvgPool2d pool => ConvertAvgPool(path, pool, shape, current),
                 TorchSharp.Modules.Flatten => new QuantizedFlatten(path, shape),
                 _ => throw new NotSupportedException(Unsupported(path, module)),
             };
@@ -64,7 +61,27 @@ internal static class Converter
         _ => $"Layer '{path}' ({module.GetType().FullName}) is not supported by the int8 engine; supported: QAT Linear/Conv2d (and their ReLU/BatchNorm fusions), ReLU, MaxPool2d, AvgPool2d, Flatten, Dropout, Identity.",
     };
 
-    private static long Last(long[] values) => values[^1];
+    /// <summary>A pooling setting as (height, width); TorchSharp leaves unset ones null (stride = kernel, padding 0, dilation 1).</summary>
+    private static (int H, int W) Pair(long[]? values, (int H, int W) fallback)
+        => values is null || values.Length == 0 ? fallback : ((int)values[0], (int)values[^1]);
+
+    private static QuantizedMaxPool2d ConvertMaxPool(string path, MaxPool2d pool, ActivationShape shape)
+    {
+        var k = Pair(pool.kernel_size, (0, 0));
+        var s = Pair(pool.stride, k);
+        var p = Pair(pool.padding, (0, 0));
+        var d = Pair(pool.dilation, (1, 1));
+        return new QuantizedMaxPool2d(path, shape, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W, pool.ceil_mode);
+    }
+
+    private static QuantizedAvgPool2d ConvertAvgPool(string path, AvgPool2d pool, ActivationShape shape, QuantizationParameters current)
+    {
+        var k = Pair(pool.kernel_size, (0, 0));
+        var s = Pair(pool.stride, k);
+        var p = Pair(pool.padding, (0, 0));
+        return new QuantizedAvgPool2d(path, shape, k.H, k.W, s.H, s.W, p.H, p.W, pool.ceil_mode, pool.count_include_pad,
+            pool.divisor_override is long d ? (int)d : null, current);
+    }
 
     /// <summary>The modules in the order a chain of Sequentials runs them.</summary>
     private static void Flatten(nn.Module module, string path, List<(string, nn.Module)> leaves)

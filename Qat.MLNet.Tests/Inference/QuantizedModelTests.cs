@@ -1,0 +1,198 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Qat.MLNet.Inference;
+using Qat.MLNet.Modules;
+using Qat.MLNet.Quantization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet.Tests.Inference;
+
+[TestClass]
+public sealed class QuantizedModelTests
+{
+    private static readonly QConfig Fbgemm = QConfig.GetDefaultQat(QuantBackend.Fbgemm);
+
+    /// <summary>A small CNN with every layer kind, prepared, calibrated on random data and converted.</summary>
+    internal static QuantizedModel SmallConvertedCnn(int seed = 3) => SmallCnnPair(seed).Converted;
+
+    /// <summary>The prepared, calibrated QAT model (eval mode) and its conversion.</summary>
+    internal static (nn.Module<Tensor, Tensor> Qat, QuantizedModel Converted) SmallCnnPair(int seed = 3)
+    {
+        manual_seed(seed);
+        var model = nn.Sequential(
+            ("quant", new QuantStub()),
+            ("conv1", nn.Conv2d(2, 6, 3, padding: 1)), ("bn1", nn.BatchNorm2d(6)), ("relu1", nn.ReLU()),
+            ("pool1", nn.MaxPool2d(2)),
+            ("dw", nn.Conv2d(6, 6, 3, padding: 1, groups: 6)), ("relu2", nn.ReLU()),
+            ("pool2", nn.AvgPool2d(2)),
+            ("conv3", nn.Conv2d(6, 4, 1)),
+            ("relu3", nn.ReLU()),
+            ("flatten", nn.Flatten()),
+            ("fc1", nn.Linear(4 * 2 * 2, 12)), ("relu4", nn.ReLU()),
+            ("fc2", nn.Linear(12, 5)),
+            ("dequant", new DeQuantStub()));
+        model.train();
+        Quantizer.SetQConfig((nn.Module)model[9], null); // a standalone ReLU stays a layer of its own
+        var qat = Quantizer.PrepareQat(Quantizer.FuseModules(model, new[] { new[] { "conv1", "bn1", "relu1" }, new[] { "dw", "relu2" }, new[] { "fc1", "relu4" } }), Fbgemm);
+        using (var scope = NewDisposeScope())
+        {
+            for (int i = 0; i < 4; i++)
+                qat.forward(randn(8, 2, 8, 8));
+        }
+        Quantizer.DisableObserver(qat);
+        Quantizer.FreezeBatchNormStats(qat);
+        qat.eval();
+        return (qat, Quantizer.Convert(qat, new ActivationShape(2, 8, 8)));
+    }
+
+    [TestMethod]
+    public void Predict_SmallCnnWithEveryLayerKind_StaysWithinOneOutputStepOfFakeQuant()
+    {
+        var (qat, model) = SmallCnnPair();
+        using (qat)
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            int batch = 64;
+            var input = RandomInput(batch, model.InputSize, 5);
+            var expected = qat.forward(tensor(input, new long[] { batch, 2, 8, 8 })).data<float>().ToArray();
+            var actual = model.Predict(input, batch);
+            float step = model.Output.Scale;
+            double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / step;
+            Console.WriteLine($"largest int8 vs fake-quant difference: {worst:F2} output steps");
+            Assert.IsLessThanOrEqualTo(1.0001, worst);
+        }
+    }
+
+    private static float[] RandomInput(int batch, int size, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, batch * size).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+    }
+
+    private static byte[] Saved(QuantizedModel model)
+    {
+        using var stream = new MemoryStream();
+        model.Save(stream);
+        return stream.ToArray();
+    }
+
+    [TestMethod]
+    public void SaveLoad_RoundTrip_PredictsIdenticallyAndSavesSameBytes()
+    {
+        var model = SmallConvertedCnn();
+        CollectionAssert.AreEqual(new[] { "conv1", "pool1", "dw", "pool2", "conv3", "relu3", "flatten", "fc1", "fc2" }, model.Layers.Select(l => l.Name).ToArray());
+        var bytes = Saved(model);
+        var loaded = QuantizedModel.Load(new MemoryStream(bytes));
+        var input = RandomInput(7, model.InputSize, 1);
+        CollectionAssert.AreEqual(model.Predict(input, 7), loaded.Predict(input, 7));
+        CollectionAssert.AreEqual(bytes, Saved(loaded));
+    }
+
+    [TestMethod]
+    public void Load_TruncatedAnywhere_ThrowsInvalidData()
+    {
+        var bytes = Saved(SmallConvertedCnn());
+        for (int length = 0; length < bytes.Length; length += 37)
+        {
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes[..length])), $"length {length}");
+            StringAssert.Contains(e.Message, "Cannot load the quantized model");
+        }
+    }
+
+    [TestMethod]
+    public void Load_FlippedPayloadByte_FailsChecksum()
+    {
+        var bytes = Saved(SmallConvertedCnn());
+        bytes[QuantizedModelFormat.HeaderBytes + 100] ^= 0x10;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes)));
+        StringAssert.Contains(e.Message, "checksum");
+    }
+
+    [TestMethod]
+    public void Load_WrongMagicOrVersion_SaysSo()
+    {
+        var bytes = Saved(SmallConvertedCnn());
+        var magic = (byte[])bytes.Clone();
+        magic[0] = (byte)'X';
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(magic))).Message, "magic");
+        var version = (byte[])bytes.Clone();
+        version[8] = 9;
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(version))).Message, "version 9");
+    }
+
+    [TestMethod]
+    public void Load_HugeDeclaredPayload_RejectedBeforeAllocating()
+    {
+        var bytes = Saved(SmallConvertedCnn());
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(12), long.MaxValue / 2);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes))).Message, "declares a payload");
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(12), -5);
+        Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes)));
+    }
+
+    [TestMethod]
+    [DataRow(int.MaxValue, "input shape")]
+    [DataRow(-3, "input shape")]
+    public void Load_HostileDimensionsWithValidChecksum_Rejected(int channels, string expected)
+    {
+        var bytes = Saved(SmallConvertedCnn());
+        var payload = bytes.AsSpan(QuantizedModelFormat.HeaderBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(payload, channels); // the input shape's channel count
+        SHA256.HashData(payload).CopyTo(bytes.AsSpan(20));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes)));
+        StringAssert.Contains(e.Message, expected);
+    }
+
+    [TestMethod]
+    public void Predict_ManyThreadsAtOnce_GiveIdenticalResults()
+    {
+        var model = SmallConvertedCnn();
+        var inputs = Enumerable.Range(0, 16).Select(i => RandomInput(1 + i % 5, model.InputSize, 100 + i)).ToArray();
+        var expected = inputs.Select(x => model.Predict(x, x.Length / model.InputSize)).ToArray();
+        var failures = 0;
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var x = inputs[i % inputs.Length];
+            var y = model.Predict(x, x.Length / model.InputSize);
+            if (!y.AsSpan().SequenceEqual(expected[i % inputs.Length]))
+                Interlocked.Increment(ref failures);
+        });
+        Assert.AreEqual(0, failures);
+    }
+
+    [TestMethod]
+    public void Predict_WrongLengths_ThrowNamingTheArgument()
+    {
+        var model = SmallConvertedCnn();
+        Assert.AreEqual("input", Assert.ThrowsExactly<ArgumentException>(() => model.Predict(new float[model.InputSize + 1], new float[model.OutputSize], 1)).ParamName);
+        Assert.AreEqual("output", Assert.ThrowsExactly<ArgumentException>(() => model.Predict(new float[model.InputSize], new float[3], 1)).ParamName);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.Predict(Array.Empty<float>(), Array.Empty<float>(), 0));
+    }
+
+    [TestMethod]
+    public void Convert_UnsupportedModels_RefusedWithNameAndType()
+    {
+        using var floatLayer = nn.Sequential(("quant", new QuantStub()), ("fc1", nn.Linear(4, 3)), ("fc2", nn.Linear(3, 2)), ("dequant", new DeQuantStub()));
+        floatLayer.train();
+        Quantizer.SetQConfig((nn.Module)floatLayer[2], null);
+        using var prepared = Quantizer.PrepareQat(floatLayer, Fbgemm);
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => Quantizer.Convert(prepared));
+        StringAssert.Contains(e.Message, "'fc2'");
+
+        using var noStub = nn.Sequential(("fc", nn.Linear(4, 3)));
+        noStub.train();
+        using var preparedNoStub = Quantizer.PrepareQat(noStub, Fbgemm);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => Quantizer.Convert(preparedNoStub)).Message, "QuantStub");
+
+        using var unprepared = nn.Sequential(("quant", new QuantStub()), ("fc", nn.Linear(4, 3)), ("dequant", new DeQuantStub()));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => Quantizer.Convert(unprepared)).Message, "PrepareQat");
+
+        using var conv = nn.Sequential(("quant", new QuantStub()), ("conv", nn.Conv2d(1, 2, 3)), ("dequant", new DeQuantStub()));
+        conv.train();
+        using var preparedConv = Quantizer.PrepareQat(conv, Fbgemm);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => Quantizer.Convert(preparedConv)).Message, "input shape");
+    }
+}

@@ -1,0 +1,48 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Qat.MLNet.Inference;
+
+/// <summary>
+/// The binary file format of <see cref="QuantizedModel"/>, version 1. All numbers little-endian.
+/// <code>
+/// header   8 bytes  magic "QATMLQM1"
+///          2 bytes  format version (1)
+///          2 bytes  reserved (0)
+///          8 bytes  payload length in bytes
+///         32 bytes  SHA-256 of the payload
+/// payload  input shape (3 x int32), input qparams, output qparams (scale f32, zero point, min, max: int32),
+///          layer count (int32), then per layer: kind (byte), name (int32 length + UTF-8), input shape (3 x int32),
+///          and the kind's fields (see <see cref="QuantizedModelWriter"/>).
+/// </code>
+/// The reader checks the header, bounds the payload length by the stream and <see cref="MaxPayloadBytes"/>, verifies the
+/// hash before parsing anything, and checks every count against what is left of the payload before allocating.
+/// </summary>
+public static class QuantizedModelFormat
+{
+    /// <summary>The file magic.</summary>
+    public static ReadOnlySpan<byte> Magic => "QATMLQM1"u8;
+
+    /// <summary>The version this library writes and reads.</summary>
+    public const ushort Version = 1;
+
+    /// <summary>The largest payload accepted (1 GiB).</summary>
+    public const long MaxPayloadBytes = 1L << 30;
+
+    /// <summary>Header size in bytes.</summary>
+    public const int HeaderBytes = 8 + 2 + 2 + 8 + 32;
+
+    internal enum LayerKind : byte
+    {
+        Linear = 1,
+        Conv2d = 2,
+        MaxPool2d = 3,
+        AvgPool2d = 4,
+        ReLU = 5,
+        Flatten = 6,
+    }
+
+    internal static byte[] Hash(ReadOnlySpan<byte> payload) => SHA256.HashData(payload);
+
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+}
