@@ -12,7 +12,13 @@ public sealed class Int8GemmTests
 
     [TestMethod]
     [DynamicData(nameof(Paths))]
-    public unsafe void Multiply_EveryLength_MatchesScalarReference(Int8KernelPath path)
+    public void Multiply_EveryLength_MatchesScalarReference(Int8KernelPath path)
+    {
+        Check(path, sevenBit: false);
+        Check(path, sevenBit: true);
+    }
+
+    private static unsafe void Check(Int8KernelPath path, bool sevenBit)
     {
         var random = new Random(17);
         var saved = Int8Gemm.Path;
@@ -20,7 +26,7 @@ public sealed class Int8GemmTests
         {
             foreach (int k in Enumerable.Range(1, 130).Concat(new[] { 255, 256, 257, 784, 1568 }))
             {
-                const int rows = 3, outputs = 7;
+                const int rows = 5, outputs = 7;
                 var x = new byte[rows * k + Int8Gemm.Slack];
                 random.NextBytes(x);
                 if (k > 4)
@@ -28,9 +34,19 @@ public sealed class Int8GemmTests
                     x[0] = 255;
                     x[1] = 255; // the products that would saturate vpmaddubsw
                 }
+                if (sevenBit)
+                {
+                    for (int i = 0; i < x.Length; i++)
+                        x[i] &= 0x7f;
+                }
                 var w = new sbyte[outputs * k];
                 for (int i = 0; i < w.Length; i++)
                     w[i] = (sbyte)random.Next(-128, 128);
+                if (k > 4)
+                {
+                    w[0] = -128;
+                    w[1] = -128;
+                }
                 var padded = WeightPacking.PadRows(w, outputs, k);
                 var expected = new int[rows * outputs];
                 for (int r = 0; r < rows; r++)
@@ -43,8 +59,8 @@ public sealed class Int8GemmTests
                 fixed (byte* px = x)
                 fixed (sbyte* pw = padded)
                 fixed (int* pa = actual)
-                    Int8Gemm.Multiply(px, k, rows, pw, outputs, k, pa, outputs);
-                CollectionAssert.AreEqual(expected, actual, $"k={k} path={path}");
+                    Int8Gemm.Multiply(px, k, rows, pw, outputs, k, pa, outputs, sevenBit);
+                CollectionAssert.AreEqual(expected, actual, $"k={k} path={path} sevenBit={sevenBit}");
             }
         }
         finally

@@ -13,6 +13,11 @@ public static class Program
             TrainingBenchmark.Run(args);
             return;
         }
+        if (args.Length > 0 && args[0] == "layers")
+        {
+            LayerProfile.Run(args);
+            return;
+        }
         Console.WriteLine($"Allocator: {(Environment.GetEnvironmentVariable("LD_PRELOAD") is { Length: > 0 } preload ? preload : "glibc malloc (no LD_PRELOAD)")}");
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfig.Create());
     }

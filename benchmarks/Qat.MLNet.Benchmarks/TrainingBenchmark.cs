@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Qat.MLNet.Examples.Shared;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using TorchSharp;

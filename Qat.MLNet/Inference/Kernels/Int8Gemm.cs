@@ -15,6 +15,13 @@ public enum Int8KernelPath
 
     /// <summary>AVX-VNNI <c>vpdpbusd</c>: 32 uint8 x int8 products summed into 8 int32 lanes per instruction.</summary>
     AvxVnni,
+
+    /// <summary>
+    /// AVX-512BW on 64-byte vectors: <c>vpmaddubsw</c> + <c>vpmaddwd</c> when the activations fit in 7 bits (fbgemm's
+    /// reduce_range: pair sums stay below the int16 saturation), bytes widened to int16 + <c>vpmaddwd</c> otherwise.
+    /// .NET 10 exposes no AVX-512 VNNI class, so this is the widest exact path on AVX-512 CPUs without AVX-VNNI.
+    /// </summary>
+    Avx512,
 }
 
 /// <summary>
@@ -26,10 +33,14 @@ public enum Int8KernelPath
 internal static unsafe class Int8Gemm
 {
     /// <summary>Bytes the caller must keep readable after the last activation row.</summary>
-    public const int Slack = 32;
+    public const int Slack = 64;
 
     /// <summary>The best path this CPU supports.</summary>
-    public static Int8KernelPath Best { get; } = AvxVnni.IsSupported ? Int8KernelPath.AvxVnni : Avx2.IsSupported ? Int8KernelPath.Avx2 : Int8KernelPath.Scalar;
+    public static Int8KernelPath Best { get; } =
+        AvxVnni.IsSupported ? Int8KernelPath.AvxVnni
+        : Avx512BW.IsSupported ? Int8KernelPath.Avx512
+        : Avx2.IsSupported ? Int8KernelPath.Avx2
+        : Int8KernelPath.Scalar;
 
     /// <summary>The path in use; tests lower it to run every path the CPU supports.</summary>
     public static Int8KernelPath Path { get; set; } = Best;
@@ -38,21 +49,28 @@ internal static unsafe class Int8Gemm
     public static bool IsSupported(Int8KernelPath path) => path switch
     {
         Int8KernelPath.AvxVnni => AvxVnni.IsSupported,
+        Int8KernelPath.Avx512 => Avx512BW.IsSupported,
         Int8KernelPath.Avx2 => Avx2.IsSupported,
         _ => true,
     };
 
-    /// <summary><paramref name="k"/> rounded up to a multiple of 32.</summary>
+    /// <summary><paramref name="k"/> rounded up to a multiple of 32 (kernels step 64 bytes, then one 32-byte tail).</summary>
     public static int PaddedLength(int k) => (k + 31) & ~31;
 
     /// <summary>
     /// For <paramref name="rows"/> activation rows of <paramref name="k"/> bytes (<paramref name="xStride"/> apart) and
     /// <paramref name="outputs"/> weight rows of <see cref="PaddedLength"/> bytes, writes <c>acc[r * accStride + o]</c>.
+    /// <paramref name="sevenBitActivations"/> promises every activation byte is at most 127 (lets AVX-512 use vpmaddubsw).
     /// </summary>
-    public static void Multiply(byte* x, int xStride, int rows, sbyte* w, int outputs, int k, int* acc, int accStride)
+    public static void Multiply(byte* x, int xStride, int rows, sbyte* w, int outputs, int k, int* acc, int accStride, bool sevenBitActivations = false)
     {
         int kp = PaddedLength(k);
         var path = Path;
+        if (path == Int8KernelPath.Avx512)
+        {
+            Avx512Gemm.Multiply(x, xStride, rows, w, outputs, kp, acc, accStride, sevenBitActivations);
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             byte* xr = x + (long)r * xStride;

@@ -110,7 +110,7 @@ public sealed class QuantizedConv2d : QuantizedLayer
                     fixed (byte* cols = scratch)
                     fixed (sbyte* w = _weights)
                     fixed (int* a = acc)
-                        Int8Gemm.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, _k, a, outPerGroup);
+                        Int8Gemm.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, _k, a, outPerGroup, Input.QuantMax <= 127);
                     for (int oc = 0; oc < outPerGroup; oc++)
                     {
                         int o = g * outPerGroup + oc;
@@ -129,29 +129,50 @@ public sealed class QuantizedConv2d : QuantizedLayer
     }
 
     /// <summary>Rows of receptive fields of group <paramref name="g"/>, each <c>_kp</c> bytes; outside the input, the zero point.</summary>
-    private void Im2Col(ReadOnlySpan<byte> sample, int g, Span<byte> cols)
+    private unsafe void Im2Col(ReadOnlySpan<byte> sample, int g, Span<byte> cols)
     {
         int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
-        int outH = OutputShape.Height, outW = OutputShape.Width;
+        int outH = OutputShape.Height, outW = OutputShape.Width, kh = KernelHeight, kw = KernelWidth;
         byte zero = (byte)Input.ZeroPoint;
-        int row = 0;
-        for (int oh = 0; oh < outH; oh++)
+        fixed (byte* src = sample)
+        fixed (byte* dst0 = cols)
         {
-            for (int ow = 0; ow < outW; ow++, row++)
+            byte* planes = src + (long)g * channels * height * width;
+            byte* dst = dst0;
+            for (int oh = 0; oh < outH; oh++)
             {
-                var dst = cols.Slice(row * _kp, _kp);
-                int i = 0;
-                for (int c = 0; c < channels; c++)
+                int ih0 = oh * StrideH - PadH;
+                for (int ow = 0; ow < outW; ow++, dst += _kp)
                 {
-                    var plane = sample.Slice((g * channels + c) * height * width, height * width);
-                    for (int kh = 0; kh < KernelHeight; kh++)
+                    int iw0 = ow * StrideW - PadW;
+                    bool inside = ih0 >= 0 && iw0 >= 0 && ih0 + (kh - 1) * DilationH < height && iw0 + (kw - 1) * DilationW < width;
+                    byte* d = dst;
+                    for (int c = 0; c < channels; c++)
                     {
-                        int ih = oh * StrideH - PadH + kh * DilationH;
-                        bool rowInside = (uint)ih < (uint)height;
-                        for (int kw = 0; kw < KernelWidth; kw++, i++)
+                        byte* plane = planes + (long)c * height * width;
+                        for (int y = 0; y < kh; y++)
                         {
-                            int iw = ow * StrideW - PadW + kw * DilationW;
-                            dst[i] = rowInside && (uint)iw < (uint)width ? plane[ih * width + iw] : zero;
+                            int ih = ih0 + y * DilationH;
+                            byte* line = plane + (long)ih * width;
+                            if (inside)
+                            {
+                                // Interior windows: no bounds checks; a contiguous run when dilation is 1.
+                                if (DilationW == 1)
+                                    Buffer.MemoryCopy(line + iw0, d, kw, kw);
+                                else
+                                    for (int x = 0; x < kw; x++)
+                                        d[x] = line[iw0 + x * DilationW];
+                            }
+                            else
+                            {
+                                bool rowInside = (uint)ih < (uint)height;
+                                for (int x = 0; x < kw; x++)
+                                {
+                                    int iw = iw0 + x * DilationW;
+                                    d[x] = rowInside && (uint)iw < (uint)width ? line[iw] : zero;
+                                }
+                            }
+                            d += kw;
                         }
                     }
                 }

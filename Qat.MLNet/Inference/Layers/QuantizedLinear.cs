@@ -67,7 +67,7 @@ public sealed class QuantizedLinear : QuantizedLayer
             fixed (byte* x = input)
             fixed (sbyte* w = _weights)
             fixed (int* a = acc)
-                Int8Gemm.Multiply(x, InFeatures, batch, w, OutFeatures, InFeatures, a, OutFeatures);
+                Int8Gemm.Multiply(x, InFeatures, batch, w, OutFeatures, InFeatures, a, OutFeatures, Input.QuantMax <= 127);
             for (int n = 0; n < batch; n++)
             {
                 int row = n * OutFeatures;

@@ -44,6 +44,11 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
 
     internal override void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
+        if (KernelH == 2 && KernelW == 2 && StrideH == 2 && StrideW == 2 && PadH == 0 && PadW == 0 && DilationH == 1 && DilationW == 1)
+        {
+            Run2x2(input, output, batch);
+            return;
+        }
         int h = InputShape.Height, w = InputShape.Width, oh = OutputShape.Height, ow = OutputShape.Width;
         for (int plane = 0; plane < batch * InputShape.Channels; plane++)
         {
@@ -67,6 +72,32 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
                         }
                     }
                     dst[y * ow + x] = (byte)Math.Max(best, 0);
+                }
+            }
+        }
+    }
+
+    /// <summary>The common 2x2 stride-2 window, without bounds checks (the output size guarantees every read is inside).</summary>
+    private unsafe void Run2x2(ReadOnlySpan<byte> input, Span<byte> output, int batch)
+    {
+        int h = InputShape.Height, w = InputShape.Width, oh = OutputShape.Height, ow = OutputShape.Width;
+        fixed (byte* src0 = input)
+        fixed (byte* dst0 = output)
+        {
+            for (int plane = 0; plane < batch * InputShape.Channels; plane++)
+            {
+                byte* src = src0 + (long)plane * h * w;
+                byte* dst = dst0 + (long)plane * oh * ow;
+                for (int y = 0; y < oh; y++)
+                {
+                    byte* r0 = src + (long)(2 * y) * w;
+                    byte* r1 = r0 + w;
+                    for (int x = 0; x < ow; x++)
+                    {
+                        int a = Math.Max(r0[2 * x], r0[2 * x + 1]);
+                        int b = Math.Max(r1[2 * x], r1[2 * x + 1]);
+                        dst[y * ow + x] = (byte)Math.Max(a, b);
+                    }
                 }
             }
         }

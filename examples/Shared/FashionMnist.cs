@@ -2,13 +2,25 @@ using System.IO.Compression;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Qat.MLNet.Benchmarks;
+namespace Qat.MLNet.Examples.Shared;
 
 /// <summary>Reads Fashion-MNIST from the IDX files Debian's <c>dataset-fashion-mnist</c> installs.</summary>
 public static class FashionMnist
 {
     /// <summary>Where <c>apt-get install -y dataset-fashion-mnist</c> puts the files.</summary>
     public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>The 10k test set that ships in the repository (examples/data/fashion-mnist), found from a build output folder.</summary>
+    public static string ShippedDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "examples", "data", "fashion-mnist");
+            if (File.Exists(Path.Combine(candidate, "t10k-images-idx3-ubyte.gz")))
+                return candidate;
+        }
+        throw new DirectoryNotFoundException("examples/data/fashion-mnist was not found above " + AppContext.BaseDirectory + ".");
+    }
 
     /// <summary>Images as float32 [n, 784] scaled to [0, 1], and labels as int64 [n].</summary>
     /// <param name="directory">The folder with the four .gz files.</param>
