@@ -16,6 +16,8 @@ public sealed class QuantizedConv2d : QuantizedLayer
     private readonly Requantizer _requantizer;
     private readonly int _k;
     private readonly int _kp;
+    private readonly int[] _weightPairs;   // [outChannels, ceil(K / 2)] int16 pairs, for the AVX-512 kernel
+    private readonly float[] _multipliers;
 
     internal QuantizedConv2d(string name, ActivationShape inputShape, int outChannels, int kernelHeight, int kernelWidth,
         int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups,
@@ -41,7 +43,13 @@ public sealed class QuantizedConv2d : QuantizedLayer
         _weights = WeightPacking.PadRows(weights, outChannels, _k);
         _correctedBias = WeightPacking.CorrectBias(weights, bias, outChannels, _k, input.ZeroPoint);
         _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
+        _weightPairs = WeightPacking.Int16Pairs(weights, outChannels, _k);
+        _multipliers = _requantizer.Multipliers;
     }
+
+    private int KPairs => (_k + 1) / 2;
+
+    private int PaddedPositions => (OutputShape.Height * OutputShape.Width + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
 
     /// <summary>Kernel height.</summary>
     public int KernelHeight { get; }
@@ -91,10 +99,16 @@ public sealed class QuantizedConv2d : QuantizedLayer
     /// <inheritdoc />
     public override long ParameterBytes => Weights.Length + 4L * (Bias.Length + WeightScales.Length);
 
-    internal override int ScratchBytesPerSample => OutputShape.Height * OutputShape.Width * _kp + Int8Gemm.Slack;
+    internal override int ScratchBytesPerSample
+        => Math.Max(OutputShape.Height * OutputShape.Width * _kp, KPairs * PaddedPositions * 4) + Int8Gemm.Slack;
 
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
+        if (Int8Gemm.Path == Int8KernelPath.Avx512)
+        {
+            RunAvx512(input, output, batch, scratch);
+            return;
+        }
         int positions = OutputShape.Height * OutputShape.Width;
         int outPerGroup = OutputShape.Channels / Groups;
         int[] acc = ArrayPool<int>.Shared.Rent(positions * outPerGroup);
@@ -125,6 +139,72 @@ public sealed class QuantizedConv2d : QuantizedLayer
         finally
         {
             ArrayPool<int>.Shared.Return(acc);
+        }
+    }
+
+    private unsafe void RunAvx512(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
+    {
+        int positions = OutputShape.Height * OutputShape.Width;
+        int outPerGroup = OutputShape.Channels / Groups;
+        fixed (byte* cols = scratch)
+        fixed (int* weightPairs = _weightPairs)
+        fixed (int* bias = _correctedBias)
+        fixed (float* multipliers = _multipliers)
+        fixed (byte* output0 = output)
+        {
+            for (int n = 0; n < batch; n++)
+            {
+                var sample = input.Slice(n * InputShape.Size, InputShape.Size);
+                byte* result = output0 + (long)n * OutputShape.Size;
+                for (int g = 0; g < Groups; g++)
+                {
+                    Im2ColPairs(sample, g, (short*)cols);
+                    int first = g * outPerGroup;
+                    Avx512Conv.Run((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
+                        multipliers + first, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, result + (long)first * positions, positions);
+                }
+            }
+        }
+    }
+
+    /// <summary>Receptive fields of group <paramref name="g"/> as int16 pairs: element (k, p) at <c>((k / 2) * paddedPositions + p) * 2 + k % 2</c>.</summary>
+    private unsafe void Im2ColPairs(ReadOnlySpan<byte> sample, int g, short* cols)
+    {
+        int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
+        int outH = OutputShape.Height, outW = OutputShape.Width, pp = PaddedPositions;
+        short zero = (short)Input.ZeroPoint;
+        fixed (byte* src = sample)
+        {
+            byte* planes = src + (long)g * channels * height * width;
+            int k = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                byte* plane = planes + (long)c * height * width;
+                for (int y = 0; y < KernelHeight; y++)
+                {
+                    for (int x = 0; x < KernelWidth; x++, k++)
+                    {
+                        short* dst = cols + (long)(k >> 1) * pp * 2 + (k & 1);
+                        int p = 0;
+                        for (int oh = 0; oh < outH; oh++)
+                        {
+                            int ih = oh * StrideH - PadH + y * DilationH;
+                            bool rowInside = (uint)ih < (uint)height;
+                            byte* line = plane + (long)ih * width;
+                            int iw = -PadW + x * DilationW;
+                            for (int ow = 0; ow < outW; ow++, p++, iw += StrideW)
+                                dst[p * 2] = rowInside && (uint)iw < (uint)width ? line[iw] : zero;
+                        }
+                    }
+                }
+            }
+            if ((k & 1) == 1)
+            {
+                // The odd last step pairs with a zero weight; give it a defined value anyway.
+                short* dst = cols + (long)(k >> 1) * pp * 2 + 1;
+                for (int p = 0; p < pp; p++)
+                    dst[p * 2] = 0;
+            }
         }
     }
 

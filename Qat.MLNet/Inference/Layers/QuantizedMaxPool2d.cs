@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Qat.MLNet.Inference;
 
 /// <summary>Max pooling on uint8 values (exact: the maximum of levels is the level of the maximum).</summary>
@@ -92,7 +94,24 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
                 {
                     byte* r0 = src + (long)(2 * y) * w;
                     byte* r1 = r0 + w;
-                    for (int x = 0; x < ow; x++)
+                    byte* d = dst + y * ow;
+                    int x = 0;
+                    // 16 input columns -> 8 outputs: the row-wise max, then the max of each byte pair.
+                    for (; 2 * x + 16 <= w; x += 8)
+                    {
+                        var m = Vector128.Max(
+                            Vector128.Load(r0 + 2 * x), Vector128.Load(r1 + 2 * x)).AsUInt16();
+                        var pairs = Vector128.Max(m & Vector128.Create((ushort)0xff), m >> 8);
+                        *(ulong*)(d + x) = Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar();
+                    }
+                    // 8 input columns -> 4 outputs.
+                    for (; 2 * x + 8 <= w; x += 4)
+                    {
+                        var m = Vector128.Max(Vector128.CreateScalar(*(ulong*)(r0 + 2 * x)).AsByte(), Vector128.CreateScalar(*(ulong*)(r1 + 2 * x)).AsByte()).AsUInt16();
+                        var pairs = Vector128.Max(m & Vector128.Create((ushort)0xff), m >> 8);
+                        *(uint*)(d + x) = Vector128.Narrow(pairs, pairs).AsUInt32().ToScalar();
+                    }
+                    for (; x < ow; x++)
                     {
                         int a = Math.Max(r0[2 * x], r0[2 * x + 1]);
                         int b = Math.Max(r1[2 * x], r1[2 * x + 1]);

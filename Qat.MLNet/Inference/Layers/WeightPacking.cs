@@ -32,4 +32,21 @@ internal static class WeightPacking
     /// <summary>Per-channel scales: the given ones, or one per-tensor scale repeated.</summary>
     public static float[] PerChannel(float[] scales, int channels)
         => scales.Length == channels ? scales : Enumerable.Repeat(scales[0], channels).ToArray();
+
+    /// <summary>Each weight row as int16 pairs packed in int32 (<c>low = w[2k], high = w[2k + 1]</c>), an odd tail paired with 0.</summary>
+    public static int[] Int16Pairs(sbyte[] weights, int rows, int k)
+    {
+        int pairs = (k + 1) / 2;
+        var packed = new int[rows * pairs];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < pairs; j++)
+            {
+                short lo = weights[r * k + 2 * j];
+                short hi = 2 * j + 1 < k ? weights[r * k + 2 * j + 1] : (short)0;
+                packed[r * pairs + j] = (ushort)lo | (hi << 16);
+            }
+        }
+        return packed;
+    }
 }

@@ -1,0 +1,55 @@
+using Qat.MLNet.Inference;
+
+namespace Qat.MLNet.Tests.Inference;
+
+/// <summary>Layer arithmetic against plain reference loops, on every shape size that exercises the vector and tail paths.</summary>
+[TestClass]
+public sealed class QuantizedLayerTests
+{
+    [TestMethod]
+    public void MaxPool2x2_EveryWidth_MatchesReference()
+    {
+        var random = new Random(3);
+        for (int size = 2; size <= 41; size++)
+        {
+            var shape = new ActivationShape(3, size, size);
+            var pool = new QuantizedMaxPool2d("pool", shape, 2, 2, 2, 2, 0, 0, 1, 1, ceilMode: false);
+            var input = new byte[2 * shape.Size];
+            random.NextBytes(input);
+            var output = new byte[2 * pool.OutputShape.Size];
+            pool.Run(input, output, 2, Span<byte>.Empty);
+            int oh = pool.OutputShape.Height, ow = pool.OutputShape.Width;
+            for (int plane = 0; plane < 6; plane++)
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++)
+                    {
+                        int at(int yy, int xx) => input[plane * size * size + yy * size + xx];
+                        int expected = Math.Max(Math.Max(at(2 * y, 2 * x), at(2 * y, 2 * x + 1)), Math.Max(at(2 * y + 1, 2 * x), at(2 * y + 1, 2 * x + 1)));
+                        Assert.AreEqual(expected, output[plane * oh * ow + y * ow + x], $"size {size} plane {plane} ({y}, {x})");
+                    }
+        }
+    }
+
+    [TestMethod]
+    public void MaxPool_CeilModeAndPadding_FollowPyTorchSizes()
+    {
+        var pool = new QuantizedMaxPool2d("pool", new ActivationShape(1, 7, 7), 3, 3, 2, 2, 1, 1, 1, 1, ceilMode: true);
+        Assert.AreEqual(new ActivationShape(1, 4, 4), pool.OutputShape); // torch: MaxPool2d(3, 2, 1, ceil_mode=True) on 7x7 -> 4x4
+        var plain = new QuantizedMaxPool2d("pool", new ActivationShape(1, 7, 7), 3, 3, 2, 2, 0, 0, 1, 1, ceilMode: false);
+        Assert.AreEqual(new ActivationShape(1, 3, 3), plain.OutputShape);
+    }
+
+    [TestMethod]
+    public void AvgPool_CountIncludePad_DividesAsPyTorch()
+    {
+        var q = new QuantizationParameters(0.1f, 10, 0, 255);
+        var input = Enumerable.Repeat((byte)20, 4).ToArray(); // 2x2 of value 1.0 (level 20, zero point 10)
+        var withPad = new QuantizedAvgPool2d("avg", new ActivationShape(1, 2, 2), 2, 2, 2, 2, 1, 1, false, true, null, q);
+        var output = new byte[withPad.OutputShape.Size];
+        withPad.Run(input, output, 1, Span<byte>.Empty);
+        CollectionAssert.AreEqual(new byte[] { 12, 12, 12, 12 }, output); // each window: one real value of 10 steps over 4 = 2.5 -> 2 (half to even)
+        var withoutPad = new QuantizedAvgPool2d("avg", new ActivationShape(1, 2, 2), 2, 2, 2, 2, 1, 1, false, false, null, q);
+        withoutPad.Run(input, output, 1, Span<byte>.Empty);
+        CollectionAssert.AreEqual(new byte[] { 20, 20, 20, 20 }, output);
+    }
+}

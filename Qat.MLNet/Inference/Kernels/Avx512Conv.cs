@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Qat.MLNet.Inference.Kernels;
+
+/// <summary>
+/// The AVX-512BW convolution kernel: vectorized over output positions, not over the reduction, so there are no
+/// horizontal sums and the requantization runs 16 lanes at a time. The receptive fields are laid out as pairs of
+/// reduction steps interleaved as int16 (<c>cols[kPair][p] = (x[2k][p], x[2k+1][p])</c>), the weights as matching int16
+/// pairs, and <c>vpmaddwd</c> adds both products of a pair into an int32 lane (|255 x 128| fits int16, so nothing saturates).
+/// </summary>
+internal static unsafe class Avx512Conv
+{
+    /// <summary>Positions per vector.</summary>
+    public const int Lanes = 16;
+
+    /// <summary>
+    /// <c>out[o][p] = requantize(sum_k w[o][k] * x[k][p] + bias[o])</c> for <paramref name="outputs"/> channels and
+    /// <paramref name="positions"/> positions (the column buffer is padded to <paramref name="paddedPositions"/>, a multiple of 16).
+    /// </summary>
+    public static void Run(int* cols, int kPairs, int paddedPositions, int* weightPairs, int outputs, int* bias, float* multipliers,
+        int zeroPoint, int low, int high, byte* output, int positions)
+    {
+        int o = 0;
+        for (; o + 4 <= outputs; o += 4)
+        {
+            for (int p = 0; p < paddedPositions; p += Lanes)
+            {
+                Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
+                int* w0 = weightPairs + (long)o * kPairs;
+                for (int k = 0; k < kPairs; k++)
+                {
+                    var x = Vector512.Load(cols + (long)k * paddedPositions + p).AsInt16();
+                    a0 = Avx512F.Add(a0, Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[k]).AsInt16()));
+                    a1 = Avx512F.Add(a1, Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[kPairs + k]).AsInt16()));
+                    a2 = Avx512F.Add(a2, Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[2 * kPairs + k]).AsInt16()));
+                    a3 = Avx512F.Add(a3, Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[3 * kPairs + k]).AsInt16()));
+                }
+                Store(a0, o, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a1, o + 1, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a2, o + 2, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a3, o + 3, p, bias, multipliers, zeroPoint, low, high, output, positions);
+            }
+        }
+        for (; o < outputs; o++)
+        {
+            for (int p = 0; p < paddedPositions; p += Lanes)
+            {
+                var a = Vector512<int>.Zero;
+                int* w = weightPairs + (long)o * kPairs;
+                for (int k = 0; k < kPairs; k++)
+                    a = Avx512F.Add(a, Avx512BW.MultiplyAddAdjacent(Vector512.Load(cols + (long)k * paddedPositions + p).AsInt16(), Vector512.Create(w[k]).AsInt16()));
+                Store(a, o, p, bias, multipliers, zeroPoint, low, high, output, positions);
+            }
+        }
+    }
+
+    /// <summary>The same requantization as <see cref="Requantizer.Apply"/>, 16 lanes at a time; writes only positions &lt; <paramref name="positions"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<int> acc, int o, int p, int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)
+    {
+        var f = Vector512.ConvertToSingle(acc + Vector512.Create(bias[o])) * Vector512.Create(multipliers[o]);
+        var q = Vector512.Round(f) + Vector512.Create((float)zeroPoint);
+        var lo = Vector512.Create((float)low);
+        var hi = Vector512.Create((float)high);
+        q = Vector512.ConditionalSelect(Vector512.GreaterThan(q, lo), q, lo);
+        q = Vector512.ConditionalSelect(Vector512.LessThan(q, hi), q, hi);
+        var bytes = Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q).AsUInt32());
+        byte* dst = output + (long)o * positions + p;
+        int count = Math.Min(Lanes, positions - p);
+        if (count == Lanes)
+        {
+            bytes.Store(dst);
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+                dst[i] = bytes.GetElement(i);
+        }
+    }
+}
