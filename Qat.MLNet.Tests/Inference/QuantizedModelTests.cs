@@ -164,6 +164,32 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
+    [DoNotParallelize]
+    public void Predict_EveryKernelPathAndBatchSize_GivesTheSameOutputs()
+    {
+        var model = SmallConvertedCnn();
+        var saved = Qat.MLNet.Inference.Kernels.Int8Gemm.Path;
+        try
+        {
+            foreach (int batch in new[] { 1, 15, 16, 40 })
+            {
+                var input = RandomInput(batch, model.InputSize, batch);
+                Qat.MLNet.Inference.Kernels.Int8Gemm.Path = Qat.MLNet.Inference.Kernels.Int8KernelPath.Scalar;
+                var reference = model.Predict(input, batch);
+                foreach (var path in Enum.GetValues<Qat.MLNet.Inference.Kernels.Int8KernelPath>().Where(Qat.MLNet.Inference.Kernels.Int8Gemm.IsSupported))
+                {
+                    Qat.MLNet.Inference.Kernels.Int8Gemm.Path = path;
+                    CollectionAssert.AreEqual(reference, model.Predict(input, batch), $"batch {batch} path {path}");
+                }
+            }
+        }
+        finally
+        {
+            Qat.MLNet.Inference.Kernels.Int8Gemm.Path = saved;
+        }
+    }
+
+    [TestMethod]
     public void Predict_WrongLengths_ThrowNamingTheArgument()
     {
         var model = SmallConvertedCnn();

@@ -12,6 +12,7 @@ public sealed class QuantizedLinear : QuantizedLayer
     private readonly sbyte[] _weights;      // [outFeatures, PaddedLength(inFeatures)], zero padded
     private readonly int[] _correctedBias;  // bias[o] - inZp * sum_k w[o, k]
     private readonly Requantizer _requantizer;
+    private readonly int[] _weightPairs;   // [outFeatures, ceil(in / 2)] int16 pairs, for the batched AVX-512 kernel
 
     internal QuantizedLinear(string name, int inFeatures, int outFeatures, sbyte[] weights, float[] weightScales, int[] bias,
         QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
@@ -30,7 +31,11 @@ public sealed class QuantizedLinear : QuantizedLayer
         _weights = WeightPacking.PadRows(weights, outFeatures, inFeatures);
         _correctedBias = WeightPacking.CorrectBias(weights, bias, outFeatures, inFeatures, input.ZeroPoint);
         _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outFeatures), output, fusedReLU);
+        _weightPairs = WeightPacking.Int16Pairs(weights, outFeatures, inFeatures);
     }
+
+    /// <summary>From this batch size on, the AVX-512 path vectorizes over samples instead of over input features.</summary>
+    internal const int BatchedThreshold = 16;
 
     /// <summary>Input features.</summary>
     public int InFeatures { get; }
@@ -61,6 +66,11 @@ public sealed class QuantizedLinear : QuantizedLayer
 
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
+        if (Int8Gemm.Path == Int8KernelPath.Avx512 && batch >= BatchedThreshold)
+        {
+            RunBatched(input, output, batch);
+            return;
+        }
         int[] acc = ArrayPool<int>.Shared.Rent(batch * OutFeatures);
         try
         {
@@ -78,6 +88,47 @@ public sealed class QuantizedLinear : QuantizedLayer
         finally
         {
             ArrayPool<int>.Shared.Return(acc);
+        }
+    }
+
+    /// <summary>
+    /// The batch as the positions of <see cref="Avx512Conv"/>: inputs transposed to int16 pairs [in / 2][batch], outputs
+    /// computed channel-major and transposed back to [batch][out].
+    /// </summary>
+    private unsafe void RunBatched(ReadOnlySpan<byte> input, Span<byte> output, int batch)
+    {
+        int kPairs = (InFeatures + 1) / 2;
+        int padded = (batch + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
+        int[] cols = ArrayPool<int>.Shared.Rent(kPairs * padded);
+        byte[] channelMajor = ArrayPool<byte>.Shared.Rent(OutFeatures * batch);
+        try
+        {
+            fixed (int* c = cols)
+            fixed (byte* x = input)
+            fixed (int* w = _weightPairs)
+            fixed (int* bias = _correctedBias)
+            fixed (float* m = _requantizer.Multipliers)
+            fixed (byte* tmp = channelMajor)
+            {
+                short* pairs = (short*)c;
+                for (int n = 0; n < batch; n++)
+                {
+                    byte* row = x + (long)n * InFeatures;
+                    for (int k = 0; k < InFeatures; k++)
+                        pairs[((long)(k >> 1) * padded + n) * 2 + (k & 1)] = row[k];
+                    if ((InFeatures & 1) == 1)
+                        pairs[((long)(InFeatures >> 1) * padded + n) * 2 + 1] = 0;
+                }
+                Avx512Conv.Run(c, kPairs, padded, w, OutFeatures, bias, m, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, tmp, batch);
+                for (int o = 0; o < OutFeatures; o++)
+                    for (int n = 0; n < batch; n++)
+                        output[n * OutFeatures + o] = tmp[o * batch + n];
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(cols);
+            ArrayPool<byte>.Shared.Return(channelMajor);
         }
     }
 }
