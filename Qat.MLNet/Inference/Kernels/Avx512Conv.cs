@@ -56,6 +56,50 @@ internal static unsafe class Avx512Conv
         }
     }
 
+    /// <summary>
+    /// The seven-bit variant (activations at most 127): receptive fields as byte quads (<c>cols[kQuad][p] = x[4k..4k+3][p]</c>),
+    /// weights as sbyte quads; <c>vpmaddubsw</c> gives two int16 pair sums per position (at most 2 x 127 x 128 = 32512, no
+    /// saturation) and <c>vpmaddwd</c> with ones adds them into the position's int32 lane: 64 multiply-adds per two
+    /// instructions instead of 32 per one.
+    /// </summary>
+    public static void RunSevenBit(int* cols, int kQuads, int paddedPositions, int* weightQuads, int outputs, int* bias, float* multipliers,
+        int zeroPoint, int low, int high, byte* output, int positions)
+    {
+        var ones = Vector512.Create((short)1);
+        int o = 0;
+        for (; o + 4 <= outputs; o += 4)
+        {
+            for (int p = 0; p < paddedPositions; p += Lanes)
+            {
+                Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
+                int* w0 = weightQuads + (long)o * kQuads;
+                for (int k = 0; k < kQuads; k++)
+                {
+                    var x = Vector512.Load(cols + (long)k * paddedPositions + p).AsByte();
+                    a0 = Avx512F.Add(a0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[k]).AsSByte()), ones));
+                    a1 = Avx512F.Add(a1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[kQuads + k]).AsSByte()), ones));
+                    a2 = Avx512F.Add(a2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[2 * kQuads + k]).AsSByte()), ones));
+                    a3 = Avx512F.Add(a3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[3 * kQuads + k]).AsSByte()), ones));
+                }
+                Store(a0, o, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a1, o + 1, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a2, o + 2, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a3, o + 3, p, bias, multipliers, zeroPoint, low, high, output, positions);
+            }
+        }
+        for (; o < outputs; o++)
+        {
+            for (int p = 0; p < paddedPositions; p += Lanes)
+            {
+                var a = Vector512<int>.Zero;
+                int* w = weightQuads + (long)o * kQuads;
+                for (int k = 0; k < kQuads; k++)
+                    a = Avx512F.Add(a, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Load(cols + (long)k * paddedPositions + p).AsByte(), Vector512.Create(w[k]).AsSByte()), ones));
+                Store(a, o, p, bias, multipliers, zeroPoint, low, high, output, positions);
+            }
+        }
+    }
+
     /// <summary>The same requantization as <see cref="Requantizer.Apply"/>, 16 lanes at a time; writes only positions &lt; <paramref name="positions"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector512<int> acc, int o, int p, int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)

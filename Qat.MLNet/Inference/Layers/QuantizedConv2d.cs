@@ -17,6 +17,7 @@ public sealed class QuantizedConv2d : QuantizedLayer
     private readonly int _k;
     private readonly int _kp;
     private readonly int[] _weightPairs;   // [outChannels, ceil(K / 2)] int16 pairs, for the AVX-512 kernel
+    private readonly int[] _weightQuads;   // [outChannels, ceil(K / 4)] sbyte quads, for its seven-bit variant
     private readonly float[] _multipliers;
 
     internal QuantizedConv2d(string name, ActivationShape inputShape, int outChannels, int kernelHeight, int kernelWidth,
@@ -44,10 +45,15 @@ public sealed class QuantizedConv2d : QuantizedLayer
         _correctedBias = WeightPacking.CorrectBias(weights, bias, outChannels, _k, input.ZeroPoint);
         _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
         _weightPairs = WeightPacking.Int16Pairs(weights, outChannels, _k);
+        _weightQuads = WeightPacking.SByteQuads(weights, outChannels, _k);
         _multipliers = _requantizer.Multipliers;
     }
 
     private int KPairs => (_k + 1) / 2;
+
+    private int KQuads => (_k + 3) / 4;
+
+    private bool SevenBit => Input.QuantMax <= 127;
 
     private int PaddedPositions => (OutputShape.Height * OutputShape.Width + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
 
@@ -146,8 +152,10 @@ public sealed class QuantizedConv2d : QuantizedLayer
     {
         int positions = OutputShape.Height * OutputShape.Width;
         int outPerGroup = OutputShape.Channels / Groups;
+        bool sevenBit = SevenBit;
         fixed (byte* cols = scratch)
         fixed (int* weightPairs = _weightPairs)
+        fixed (int* weightQuads = _weightQuads)
         fixed (int* bias = _correctedBias)
         fixed (float* multipliers = _multipliers)
         fixed (byte* output0 = output)
@@ -158,21 +166,35 @@ public sealed class QuantizedConv2d : QuantizedLayer
                 byte* result = output0 + (long)n * OutputShape.Size;
                 for (int g = 0; g < Groups; g++)
                 {
-                    Im2ColPairs(sample, g, (short*)cols);
                     int first = g * outPerGroup;
-                    Avx512Conv.Run((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
-                        multipliers + first, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, result + (long)first * positions, positions);
+                    if (sevenBit)
+                    {
+                        Im2ColInterleaved(sample, g, cols, lanes: 4, elementBytes: 1);
+                        Avx512Conv.RunSevenBit((int*)cols, KQuads, PaddedPositions, weightQuads + (long)first * KQuads, outPerGroup, bias + first,
+                            multipliers + first, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, result + (long)first * positions, positions);
+                    }
+                    else
+                    {
+                        Im2ColInterleaved(sample, g, cols, lanes: 2, elementBytes: 2);
+                        Avx512Conv.Run((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
+                            multipliers + first, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, result + (long)first * positions, positions);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Receptive fields of group <paramref name="g"/> as int16 pairs: element (k, p) at <c>((k / 2) * paddedPositions + p) * 2 + k % 2</c>.</summary>
-    private unsafe void Im2ColPairs(ReadOnlySpan<byte> sample, int g, short* cols)
+    /// <summary>
+    /// Receptive fields of group <paramref name="g"/> with <paramref name="lanes"/> consecutive reduction steps interleaved
+    /// per position: element (k, p) at <c>((k / lanes) * paddedPositions + p) * lanes + k % lanes</c>, as int16
+    /// (<paramref name="elementBytes"/> 2) or bytes (1). Steps past K in the last group are zeroed.
+    /// </summary>
+    private unsafe void Im2ColInterleaved(ReadOnlySpan<byte> sample, int g, byte* cols, int lanes, int elementBytes)
     {
         int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
         int outH = OutputShape.Height, outW = OutputShape.Width, pp = PaddedPositions;
-        short zero = (short)Input.ZeroPoint;
+        byte zero = (byte)Input.ZeroPoint;
+        long step = (long)lanes * elementBytes;
         fixed (byte* src = sample)
         {
             byte* planes = src + (long)g * channels * height * width;
@@ -184,26 +206,36 @@ public sealed class QuantizedConv2d : QuantizedLayer
                 {
                     for (int x = 0; x < KernelWidth; x++, k++)
                     {
-                        short* dst = cols + (long)(k >> 1) * pp * 2 + (k & 1);
-                        int p = 0;
+                        byte* dst = cols + ((long)(k / lanes) * pp * lanes + k % lanes) * elementBytes;
                         for (int oh = 0; oh < outH; oh++)
                         {
                             int ih = oh * StrideH - PadH + y * DilationH;
                             bool rowInside = (uint)ih < (uint)height;
                             byte* line = plane + (long)ih * width;
                             int iw = -PadW + x * DilationW;
-                            for (int ow = 0; ow < outW; ow++, p++, iw += StrideW)
-                                dst[p * 2] = rowInside && (uint)iw < (uint)width ? line[iw] : zero;
+                            for (int ow = 0; ow < outW; ow++, iw += StrideW, dst += step)
+                            {
+                                byte v = rowInside && (uint)iw < (uint)width ? line[iw] : zero;
+                                if (elementBytes == 2)
+                                    *(short*)dst = v;
+                                else
+                                    *dst = v;
+                            }
                         }
                     }
                 }
             }
-            if ((k & 1) == 1)
+            for (; k % lanes != 0; k++)
             {
-                // The odd last step pairs with a zero weight; give it a defined value anyway.
-                short* dst = cols + (long)(k >> 1) * pp * 2 + 1;
-                for (int p = 0; p < pp; p++)
-                    dst[p * 2] = 0;
+                // Steps past K pair with zero weights; give them a defined value anyway.
+                byte* dst = cols + ((long)(k / lanes) * pp * lanes + k % lanes) * elementBytes;
+                for (int p = 0; p < pp; p++, dst += step)
+                {
+                    if (elementBytes == 2)
+                        *(short*)dst = 0;
+                    else
+                        *dst = 0;
+                }
             }
         }
     }
