@@ -18,7 +18,7 @@ public sealed class QuantizedModelTests
     internal static QuantizedModel SmallConvertedCnn(int seed = 3) => SmallCnnPair(seed).Converted;
 
     /// <summary>The prepared, calibrated QAT model (eval mode) and its conversion.</summary>
-    internal static (nn.Module<Tensor, Tensor> Qat, QuantizedModel Converted) SmallCnnPair(int seed = 3)
+    internal static (nn.Module<Tensor, Tensor> Qat, QuantizedModel Converted) SmallCnnPair(int seed = 3, QuantBackend backend = QuantBackend.Fbgemm)
     {
         manual_seed(seed);
         var model = nn.Sequential(
@@ -35,7 +35,8 @@ public sealed class QuantizedModelTests
             ("dequant", new DeQuantStub()));
         model.train();
         Quantizer.SetQConfig((nn.Module)model[9], null); // a standalone ReLU stays a layer of its own
-        var qat = Quantizer.PrepareQat(Quantizer.FuseModules(model, new[] { new[] { "conv1", "bn1", "relu1" }, new[] { "dw", "relu2" }, new[] { "fc1", "relu4" } }), Fbgemm);
+        var qat = Quantizer.PrepareQat(Quantizer.FuseModules(model, new[] { new[] { "conv1", "bn1", "relu1" }, new[] { "dw", "relu2" }, new[] { "fc1", "relu4" } }),
+            QConfig.GetDefaultQat(backend));
         using (var scope = NewDisposeScope())
         {
             for (int i = 0; i < 4; i++)
@@ -165,9 +166,12 @@ public sealed class QuantizedModelTests
 
     [TestMethod]
     [DoNotParallelize]
-    public void Predict_EveryKernelPathAndBatchSize_GivesTheSameOutputs()
+    [DataRow(QuantBackend.Fbgemm)]  // 7-bit activations: the vpmaddubsw kernels
+    [DataRow(QuantBackend.Qnnpack)] // 8-bit activations: the int16 kernels
+    public void Predict_EveryKernelPathAndBatchSize_GivesTheSameOutputs(QuantBackend backend)
     {
-        var model = SmallConvertedCnn();
+        var (qat, model) = SmallCnnPair(3, backend);
+        qat.Dispose();
         var saved = Qat.MLNet.Inference.Kernels.Int8Gemm.Path;
         try
         {

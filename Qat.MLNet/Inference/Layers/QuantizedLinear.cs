@@ -13,6 +13,7 @@ public sealed class QuantizedLinear : QuantizedLayer
     private readonly int[] _correctedBias;  // bias[o] - inZp * sum_k w[o, k]
     private readonly Requantizer _requantizer;
     private readonly int[] _weightPairs;   // [outFeatures, ceil(in / 2)] int16 pairs, for the batched AVX-512 kernel
+    private readonly int[] _weightQuads;   // [outFeatures, ceil(in / 4)] sbyte quads, for its seven-bit variant
 
     internal QuantizedLinear(string name, int inFeatures, int outFeatures, sbyte[] weights, float[] weightScales, int[] bias,
         QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
@@ -32,6 +33,7 @@ public sealed class QuantizedLinear : QuantizedLayer
         _correctedBias = WeightPacking.CorrectBias(weights, bias, outFeatures, inFeatures, input.ZeroPoint);
         _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outFeatures), output, fusedReLU);
         _weightPairs = WeightPacking.Int16Pairs(weights, outFeatures, inFeatures);
+        _weightQuads = WeightPacking.SByteQuads(weights, outFeatures, inFeatures);
     }
 
     /// <summary>From this batch size on, the AVX-512 path vectorizes over samples instead of over input features.</summary>
@@ -97,29 +99,42 @@ public sealed class QuantizedLinear : QuantizedLayer
     /// </summary>
     private unsafe void RunBatched(ReadOnlySpan<byte> input, Span<byte> output, int batch)
     {
-        int kPairs = (InFeatures + 1) / 2;
+        // Seven-bit activations (fbgemm's reduce_range) go four input features per lane into vpmaddubsw; others two, as int16.
+        bool sevenBit = Input.QuantMax <= 127;
+        int lanes = sevenBit ? 4 : 2;
+        int groups = (InFeatures + lanes - 1) / lanes;
         int padded = (batch + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
-        int[] cols = ArrayPool<int>.Shared.Rent(kPairs * padded);
+        int[] cols = ArrayPool<int>.Shared.Rent(groups * padded);
         byte[] channelMajor = ArrayPool<byte>.Shared.Rent(OutFeatures * batch);
         try
         {
             fixed (int* c = cols)
             fixed (byte* x = input)
-            fixed (int* w = _weightPairs)
+            fixed (int* pairs = _weightPairs)
+            fixed (int* quads = _weightQuads)
             fixed (int* bias = _correctedBias)
             fixed (float* m = _requantizer.Multipliers)
             fixed (byte* tmp = channelMajor)
             {
-                short* pairs = (short*)c;
+                // Transpose [batch][in] into lanes of `lanes` consecutive features per sample: one int per (group, sample).
                 for (int n = 0; n < batch; n++)
                 {
                     byte* row = x + (long)n * InFeatures;
-                    for (int k = 0; k < InFeatures; k++)
-                        pairs[((long)(k >> 1) * padded + n) * 2 + (k & 1)] = row[k];
-                    if ((InFeatures & 1) == 1)
-                        pairs[((long)(InFeatures >> 1) * padded + n) * 2 + 1] = 0;
+                    int full = InFeatures / lanes;
+                    for (int q = 0; q < full; q++)
+                        c[(long)q * padded + n] = sevenBit ? *(int*)(row + 4 * q) : row[2 * q] | (row[2 * q + 1] << 16);
+                    if (full < groups)
+                    {
+                        int value = 0;
+                        for (int j = 0; j < InFeatures - full * lanes; j++)
+                            value |= row[full * lanes + j] << (sevenBit ? 8 * j : 16 * j);
+                        c[(long)full * padded + n] = value;
+                    }
                 }
-                Avx512Conv.Run(c, kPairs, padded, w, OutFeatures, bias, m, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, tmp, batch);
+                if (sevenBit)
+                    Avx512Conv.RunSevenBit(c, groups, padded, quads, OutFeatures, bias, m, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, tmp, batch);
+                else
+                    Avx512Conv.Run(c, groups, padded, pairs, OutFeatures, bias, m, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, tmp, batch);
                 for (int o = 0; o < OutFeatures; o++)
                     for (int n = 0; n < batch; n++)
                         output[n * OutFeatures + o] = tmp[o * batch + n];
