@@ -52,4 +52,26 @@ public sealed class QuantizedLayerTests
         withoutPad.Run(input, output, 1, Span<byte>.Empty);
         CollectionAssert.AreEqual(new byte[] { 20, 20, 20, 20 }, output);
     }
+
+    [TestMethod]
+    public void QuantizeSpan_EveryLength_MatchesScalarQuantize()
+    {
+        var q = new QuantizationParameters(0.25f, 7, 0, 127);
+        var random = new Random(9);
+        for (int n = 0; n <= 100; n++)
+        {
+            var values = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 80 - 30)).ToArray();
+            if (n > 4)
+            {
+                values[0] = float.NaN;
+                values[1] = float.PositiveInfinity;
+                values[2] = float.NegativeInfinity;
+                values[3] = 0.125f; // a tie
+            }
+            var levels = new byte[n];
+            q.Quantize(values, levels);
+            for (int i = 0; i < n; i++)
+                Assert.AreEqual(q.Quantize(values[i]), levels[i], $"n={n} i={i} x={values[i]}");
+        }
+    }
 }

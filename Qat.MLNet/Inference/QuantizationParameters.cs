@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Qat.MLNet.Inference;
 
 /// <summary>The affine map between uint8 activation values and floats: <c>x = (q - ZeroPoint) * Scale</c>, q in [QuantMin, QuantMax].</summary>
@@ -25,6 +28,28 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint,
         q = q > QuantMin ? q : QuantMin; // NaN lands on QuantMin, as the fake-quant kernels do
         q = q < QuantMax ? q : QuantMax;
         return (byte)q;
+    }
+
+    /// <summary>Quantizes every value of <paramref name="values"/> into <paramref name="levels"/> (same arithmetic as <see cref="Quantize(float)"/>, 16 at a time where AVX-512 is present).</summary>
+    public void Quantize(ReadOnlySpan<float> values, Span<byte> levels)
+    {
+        int i = 0;
+        if (Avx512F.IsSupported && values.Length >= 16)
+        {
+            var inv = Vector512.Create(1f / Scale);
+            var zp = Vector512.Create((float)ZeroPoint);
+            var lo = Vector512.Create((float)QuantMin);
+            var hi = Vector512.Create((float)QuantMax);
+            for (; i + 16 <= values.Length; i += 16)
+            {
+                var q = Vector512.Round(Vector512.Create(values.Slice(i, 16)) * inv) + zp;
+                q = Vector512.ConditionalSelect(Vector512.GreaterThan(q, lo), q, lo);
+                q = Vector512.ConditionalSelect(Vector512.LessThan(q, hi), q, hi);
+                Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q).AsUInt32()).CopyTo(levels.Slice(i, 16));
+            }
+        }
+        for (; i < values.Length; i++)
+            levels[i] = Quantize(values[i]);
     }
 
     /// <summary>The float a level stands for.</summary>

@@ -92,9 +92,7 @@ public sealed class QuantizedModel
         byte[] scratch = ArrayPool<byte>.Shared.Rent(_maxScratch + Int8Gemm.Slack);
         try
         {
-            var q = Input;
-            for (int i = 0; i < input.Length; i++)
-                a[i] = q.Quantize(input[i]);
+            Input.Quantize(input, a);
             var current = a;
             var next = b;
             foreach (var layer in Layers)

@@ -38,7 +38,7 @@ public static class TrainingBenchmark
             xTest = xTest.reshape(-1, 1, 28, 28);
         }
 
-        nn.Module<Tensor, Tensor> net = model == "cnn" ? Cnn() : Mlp();
+        nn.Module<Tensor, Tensor> net = model == "cnn" ? BenchmarkModels.Cnn() : BenchmarkModels.Mlp();
         var floatTimes = new List<double>();
         using (var optimizer = optim.SGD(net.parameters(), 0.05, momentum: 0.9))
         {
@@ -71,22 +71,6 @@ public static class TrainingBenchmark
             $"\"train_n\": {xTrain.shape[0]}, \"allocator\": \"{Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "glibc"}\", " +
             $"\"float_epoch_s\": {Times(floatTimes)}, \"qat_epoch_s\": {Times(qatTimes)}, \"float_acc\": {floatAccuracy:F4}, \"fakequant_acc\": {fakeQuantAccuracy:F4}}}");
     }
-
-    private static Sequential Mlp() => nn.Sequential(
-        ("quant", new QuantStub()),
-        ("fc1", nn.Linear(784, 256)), ("r1", nn.ReLU()),
-        ("fc2", nn.Linear(256, 128)), ("r2", nn.ReLU()),
-        ("fc3", nn.Linear(128, 10)),
-        ("dequant", new DeQuantStub()));
-
-    private static Sequential Cnn() => nn.Sequential(
-        ("quant", new QuantStub()),
-        ("c1", nn.Conv2d(1, 16, 3, padding: 1)), ("b1", nn.BatchNorm2d(16)), ("r1", nn.ReLU()), ("p1", nn.MaxPool2d(2)),
-        ("c2", nn.Conv2d(16, 32, 3, padding: 1)), ("b2", nn.BatchNorm2d(32)), ("r2", nn.ReLU()), ("p2", nn.MaxPool2d(2)),
-        ("flatten", nn.Flatten()),
-        ("fc1", nn.Linear(32 * 7 * 7, 128)), ("r3", nn.ReLU()),
-        ("fc2", nn.Linear(128, 10)),
-        ("dequant", new DeQuantStub()));
 
     private static double Epoch(nn.Module<Tensor, Tensor> net, Tensor x, Tensor y, optim.Optimizer optimizer, int batchSize)
     {
