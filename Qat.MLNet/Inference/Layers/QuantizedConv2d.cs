@@ -5,55 +5,40 @@ namespace Qat.MLNet.Inference;
 
 /// <summary>
 /// An int8 2-D convolution (PyTorch: <c>torch.ao.nn.quantized.Conv2d</c>, or <c>ConvReLU2d</c> when
-/// <see cref="FusedReLU"/>; BatchNorm already folded in by Convert), with stride, zero padding, dilation and groups
+/// <see cref="QuantizedWeightedLayer.FusedReLU"/>; BatchNorm already folded in by Convert), with stride, zero padding, dilation and groups
 /// (depthwise included). Per sample and group it lays the receptive fields out as rows (im2col, padding with the input
 /// zero point, which stands for 0.0) and multiplies them with the weight rows.
 /// </summary>
-public sealed class QuantizedConv2d : QuantizedLayer
+public sealed class QuantizedConv2d : QuantizedWeightedLayer
 {
-    private readonly sbyte[] _weights;      // [outChannels, PaddedLength(K)], K = inChannels / groups * kh * kw
-    private readonly int[] _correctedBias;
-    private readonly Requantizer _requantizer;
-    private readonly int _k;
     private readonly int _kp;
-    private readonly int[] _weightPairs;   // [outChannels, ceil(K / 2)] int16 pairs, for the AVX-512 kernel
-    private readonly int[] _weightQuads;   // [outChannels, ceil(K / 4)] sbyte quads, for its seven-bit variant
-    private readonly float[] _multipliers;
 
     internal QuantizedConv2d(string name, ActivationShape inputShape, int outChannels, int kernelHeight, int kernelWidth,
         int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups,
         sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
         : base(name, inputShape, new ActivationShape(outChannels,
             OutputSize(inputShape.Height, kernelHeight, strideH, padH, dilationH, name),
-            OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)))
+            OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)),
+            outChannels, CheckedReduction(inputShape, groups, outChannels, kernelHeight, kernelWidth, name),
+            weights, weightScales, bias, input, output, fusedReLU)
     {
-        if (groups <= 0 || inputShape.Channels % groups != 0 || outChannels % groups != 0)
-            throw new ArgumentException($"{name}: {groups} groups must divide the {inputShape.Channels} input and {outChannels} output channels.");
-        _k = inputShape.Channels / groups * kernelHeight * kernelWidth;
-        if (weights.Length != outChannels * _k || bias.Length != outChannels || (weightScales.Length != 1 && weightScales.Length != outChannels))
-            throw new ArgumentException($"{name}: weights, scales or bias do not match [{outChannels}, {inputShape.Channels / groups}, {kernelHeight}, {kernelWidth}].");
         (KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW, DilationH, DilationW, Groups) =
             (kernelHeight, kernelWidth, strideH, strideW, padH, padW, dilationH, dilationW, groups);
-        Weights = weights;
-        WeightScales = weightScales;
-        Bias = bias;
-        Input = input;
-        Output = output;
-        FusedReLU = fusedReLU;
-        _kp = Int8Gemm.PaddedLength(_k);
-        _weights = WeightPacking.PadRows(weights, outChannels, _k);
-        _correctedBias = WeightPacking.CorrectBias(weights, bias, outChannels, _k, input.ZeroPoint);
-        _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
-        _weightPairs = WeightPacking.Int16Pairs(weights, outChannels, _k);
-        _weightQuads = WeightPacking.SByteQuads(weights, outChannels, _k);
-        _multipliers = _requantizer.Multipliers;
+        _kp = Int8Gemm.PaddedLength(Reduction);
     }
 
-    private int KPairs => (_k + 1) / 2;
+    private static int CheckedReduction(ActivationShape input, int groups, int outChannels, int kernelHeight, int kernelWidth, string name)
+    {
+        if (groups <= 0 || input.Channels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"{name}: {groups} groups must divide the {input.Channels} input and {outChannels} output channels.");
+        return input.Channels / groups * kernelHeight * kernelWidth;
+    }
 
-    private int KQuads => (_k + 3) / 4;
+    private int KPairs => (Reduction + 1) / 2;
 
-    private bool SevenBit => Input.QuantMax <= 127;
+    private int KQuads => (Reduction + 3) / 4;
+
+    
 
     private int PaddedPositions => (OutputShape.Height * OutputShape.Width + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
 
@@ -84,27 +69,6 @@ public sealed class QuantizedConv2d : QuantizedLayer
     /// <summary>Groups (input channels for depthwise).</summary>
     public int Groups { get; }
 
-    /// <summary>The int8 weights, [out, in / groups, kh, kw] row-major (zero point 0).</summary>
-    public sbyte[] Weights { get; }
-
-    /// <summary>One weight scale per output channel, or one for the tensor.</summary>
-    public float[] WeightScales { get; }
-
-    /// <summary>The int32 bias.</summary>
-    public int[] Bias { get; }
-
-    /// <summary>Input quantization.</summary>
-    public QuantizationParameters Input { get; }
-
-    /// <summary>Output quantization.</summary>
-    public QuantizationParameters Output { get; }
-
-    /// <summary>Whether a ReLU is fused into the output clamp.</summary>
-    public bool FusedReLU { get; }
-
-    /// <inheritdoc />
-    public override long ParameterBytes => Weights.Length + 4L * (Bias.Length + WeightScales.Length);
-
     internal override int ScratchBytesPerSample
         => Math.Max(OutputShape.Height * OutputShape.Width * _kp, KPairs * PaddedPositions * 4) + Int8Gemm.Slack;
 
@@ -128,16 +92,16 @@ public sealed class QuantizedConv2d : QuantizedLayer
                 {
                     Im2Col(sample, g, scratch);
                     fixed (byte* cols = scratch)
-                    fixed (sbyte* w = _weights)
+                    fixed (sbyte* w = PaddedWeights)
                     fixed (int* a = acc)
-                        Int8Gemm.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, _k, a, outPerGroup, Input.QuantMax <= 127);
+                        Int8Gemm.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, Reduction, a, outPerGroup, SevenBitInput);
                     for (int oc = 0; oc < outPerGroup; oc++)
                     {
                         int o = g * outPerGroup + oc;
-                        int bias = _correctedBias[o];
+                        int bias = CorrectedBias[o];
                         var plane = result.Slice(o * positions, positions);
                         for (int p = 0; p < positions; p++)
-                            plane[p] = _requantizer.Apply(acc[p * outPerGroup + oc] + bias, o);
+                            plane[p] = Requantizer.Apply(acc[p * outPerGroup + oc] + bias, o);
                     }
                 }
             }
@@ -152,12 +116,12 @@ public sealed class QuantizedConv2d : QuantizedLayer
     {
         int positions = OutputShape.Height * OutputShape.Width;
         int outPerGroup = OutputShape.Channels / Groups;
-        bool sevenBit = SevenBit;
+        bool sevenBit = SevenBitInput;
         fixed (byte* cols = scratch)
-        fixed (int* weightPairs = _weightPairs)
-        fixed (int* weightQuads = _weightQuads)
-        fixed (int* bias = _correctedBias)
-        fixed (float* multipliers = _multipliers)
+        fixed (int* weightPairs = WeightPairs)
+        fixed (int* weightQuads = WeightQuads)
+        fixed (int* bias = CorrectedBias)
+        fixed (float* multipliers = Requantizer.Multipliers)
         fixed (byte* output0 = output)
         {
             for (int n = 0; n < batch; n++)
@@ -171,13 +135,13 @@ public sealed class QuantizedConv2d : QuantizedLayer
                     {
                         Im2ColInterleaved(sample, g, cols, lanes: 4, elementBytes: 1);
                         Avx512Conv.RunSevenBit((int*)cols, KQuads, PaddedPositions, weightQuads + (long)first * KQuads, outPerGroup, bias + first,
-                            multipliers + first, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, result + (long)first * positions, positions);
+                            multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
                     }
                     else
                     {
                         Im2ColInterleaved(sample, g, cols, lanes: 2, elementBytes: 2);
                         Avx512Conv.Run((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
-                            multipliers + first, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, result + (long)first * positions, positions);
+                            multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
                     }
                 }
             }

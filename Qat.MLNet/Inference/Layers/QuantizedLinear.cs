@@ -5,35 +5,17 @@ namespace Qat.MLNet.Inference;
 
 /// <summary>
 /// An int8 fully connected layer (PyTorch: <c>torch.ao.nn.quantized.Linear</c>, or <c>LinearReLU</c> when
-/// <see cref="FusedReLU"/>): <c>acc[o] = sum_k (x[k] - inZp) * w[o, k] + bias[o]</c>, requantized per output channel.
+/// <see cref="QuantizedWeightedLayer.FusedReLU"/>): <c>acc[o] = sum_k (x[k] - inZp) * w[o, k] + bias[o]</c>, requantized per output channel.
 /// </summary>
-public sealed class QuantizedLinear : QuantizedLayer
+public sealed class QuantizedLinear : QuantizedWeightedLayer
 {
-    private readonly sbyte[] _weights;      // [outFeatures, PaddedLength(inFeatures)], zero padded
-    private readonly int[] _correctedBias;  // bias[o] - inZp * sum_k w[o, k]
-    private readonly Requantizer _requantizer;
-    private readonly int[] _weightPairs;   // [outFeatures, ceil(in / 2)] int16 pairs, for the batched AVX-512 kernel
-    private readonly int[] _weightQuads;   // [outFeatures, ceil(in / 4)] sbyte quads, for its seven-bit variant
-
     internal QuantizedLinear(string name, int inFeatures, int outFeatures, sbyte[] weights, float[] weightScales, int[] bias,
         QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
-        : base(name, ActivationShape.Vector(inFeatures), ActivationShape.Vector(outFeatures))
+        : base(name, ActivationShape.Vector(inFeatures), ActivationShape.Vector(outFeatures), outFeatures, inFeatures,
+            weights, weightScales, bias, input, output, fusedReLU)
     {
-        if (weights.Length != inFeatures * outFeatures || bias.Length != outFeatures || (weightScales.Length != 1 && weightScales.Length != outFeatures))
-            throw new ArgumentException($"{name}: weights, scales or bias do not match [{outFeatures}, {inFeatures}].");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        Weights = weights;
-        WeightScales = weightScales;
-        Bias = bias;
-        Input = input;
-        Output = output;
-        FusedReLU = fusedReLU;
-        _weights = WeightPacking.PadRows(weights, outFeatures, inFeatures);
-        _correctedBias = WeightPacking.CorrectBias(weights, bias, outFeatures, inFeatures, input.ZeroPoint);
-        _requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outFeatures), output, fusedReLU);
-        _weightPairs = WeightPacking.Int16Pairs(weights, outFeatures, inFeatures);
-        _weightQuads = WeightPacking.SByteQuads(weights, outFeatures, inFeatures);
     }
 
     /// <summary>From this batch size on, the AVX-512 path vectorizes over samples instead of over input features.</summary>
@@ -44,27 +26,6 @@ public sealed class QuantizedLinear : QuantizedLayer
 
     /// <summary>Output features.</summary>
     public int OutFeatures { get; }
-
-    /// <summary>The int8 weights, [out, in] row-major (zero point 0).</summary>
-    public sbyte[] Weights { get; }
-
-    /// <summary>One weight scale per output channel, or one for the tensor.</summary>
-    public float[] WeightScales { get; }
-
-    /// <summary>The int32 bias (scale inputScale * weightScale[o], zero point 0).</summary>
-    public int[] Bias { get; }
-
-    /// <summary>Input quantization.</summary>
-    public QuantizationParameters Input { get; }
-
-    /// <summary>Output quantization.</summary>
-    public QuantizationParameters Output { get; }
-
-    /// <summary>Whether a ReLU is fused into the output clamp.</summary>
-    public bool FusedReLU { get; }
-
-    /// <inheritdoc />
-    public override long ParameterBytes => Weights.Length + 4L * (Bias.Length + WeightScales.Length);
 
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
@@ -77,14 +38,14 @@ public sealed class QuantizedLinear : QuantizedLayer
         try
         {
             fixed (byte* x = input)
-            fixed (sbyte* w = _weights)
+            fixed (sbyte* w = PaddedWeights)
             fixed (int* a = acc)
-                Int8Gemm.Multiply(x, InFeatures, batch, w, OutFeatures, InFeatures, a, OutFeatures, Input.QuantMax <= 127);
+                Int8Gemm.Multiply(x, InFeatures, batch, w, OutFeatures, InFeatures, a, OutFeatures, SevenBitInput);
             for (int n = 0; n < batch; n++)
             {
                 int row = n * OutFeatures;
                 for (int o = 0; o < OutFeatures; o++)
-                    output[row + o] = _requantizer.Apply(acc[row + o] + _correctedBias[o], o);
+                    output[row + o] = Requantizer.Apply(acc[row + o] + CorrectedBias[o], o);
             }
         }
         finally
@@ -100,7 +61,7 @@ public sealed class QuantizedLinear : QuantizedLayer
     private unsafe void RunBatched(ReadOnlySpan<byte> input, Span<byte> output, int batch)
     {
         // Seven-bit activations (fbgemm's reduce_range) go four input features per lane into vpmaddubsw; others two, as int16.
-        bool sevenBit = Input.QuantMax <= 127;
+        bool sevenBit = SevenBitInput;
         int lanes = sevenBit ? 4 : 2;
         int groups = (InFeatures + lanes - 1) / lanes;
         int padded = (batch + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
@@ -110,10 +71,10 @@ public sealed class QuantizedLinear : QuantizedLayer
         {
             fixed (int* c = cols)
             fixed (byte* x = input)
-            fixed (int* pairs = _weightPairs)
-            fixed (int* quads = _weightQuads)
-            fixed (int* bias = _correctedBias)
-            fixed (float* m = _requantizer.Multipliers)
+            fixed (int* pairs = WeightPairs)
+            fixed (int* quads = WeightQuads)
+            fixed (int* bias = CorrectedBias)
+            fixed (float* m = Requantizer.Multipliers)
             fixed (byte* tmp = channelMajor)
             {
                 // Transpose [batch][in] into lanes of `lanes` consecutive features per sample: one int per (group, sample).
@@ -132,9 +93,9 @@ public sealed class QuantizedLinear : QuantizedLayer
                     }
                 }
                 if (sevenBit)
-                    Avx512Conv.RunSevenBit(c, groups, padded, quads, OutFeatures, bias, m, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, tmp, batch);
+                    Avx512Conv.RunSevenBit(c, groups, padded, quads, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
                 else
-                    Avx512Conv.Run(c, groups, padded, pairs, OutFeatures, bias, m, _requantizer.ZeroPoint, _requantizer.Low, _requantizer.High, tmp, batch);
+                    Avx512Conv.Run(c, groups, padded, pairs, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
                 for (int o = 0; o < OutFeatures; o++)
                     for (int n = 0; n < batch; n++)
                         output[n * OutFeatures + o] = tmp[o * batch + n];

@@ -1,0 +1,77 @@
+using Qat.MLNet.Inference.Kernels;
+
+namespace Qat.MLNet.Inference;
+
+/// <summary>
+/// What the int8 Linear and Conv2d layers share: int8 weights (zero point 0) with per-channel or per-tensor scales, an
+/// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels need (rows padded for
+/// the GEMM, int16 pairs and sbyte quads for the AVX-512 kernels, the bias with the input zero point folded in).
+/// </summary>
+public abstract class QuantizedWeightedLayer : QuantizedLayer
+{
+    private protected QuantizedWeightedLayer(string name, ActivationShape inputShape, ActivationShape outputShape, int outChannels, int reduction,
+        sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
+        : base(name, inputShape, outputShape)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(weightScales);
+        ArgumentNullException.ThrowIfNull(bias);
+        if (weights.Length != (long)outChannels * reduction || bias.Length != outChannels || (weightScales.Length != 1 && weightScales.Length != outChannels))
+            throw new ArgumentException(
+                $"{name}: {weights.Length} weights, {weightScales.Length} scales and {bias.Length} biases do not fit {outChannels} output channels of {reduction} inputs.");
+        Weights = weights;
+        WeightScales = weightScales;
+        Bias = bias;
+        Input = input;
+        Output = output;
+        FusedReLU = fusedReLU;
+        Reduction = reduction;
+        PaddedWeights = WeightPacking.PadRows(weights, outChannels, reduction);
+        CorrectedBias = WeightPacking.CorrectBias(weights, bias, outChannels, reduction, input.ZeroPoint);
+        Requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
+        WeightPairs = WeightPacking.Int16Pairs(weights, outChannels, reduction);
+        WeightQuads = WeightPacking.SByteQuads(weights, outChannels, reduction);
+    }
+
+    /// <summary>The int8 weights, one row of <c>reduction</c> values per output channel (zero point 0).</summary>
+    public sbyte[] Weights { get; }
+
+    /// <summary>One weight scale per output channel, or one for the tensor.</summary>
+    public float[] WeightScales { get; }
+
+    /// <summary>The int32 bias (scale inputScale x weightScale[c], zero point 0).</summary>
+    public int[] Bias { get; }
+
+    /// <summary>Input quantization.</summary>
+    public QuantizationParameters Input { get; }
+
+    /// <summary>Output quantization.</summary>
+    public QuantizationParameters Output { get; }
+
+    /// <summary>Whether a ReLU is fused into the output clamp.</summary>
+    public bool FusedReLU { get; }
+
+    /// <inheritdoc />
+    public override long ParameterBytes => Weights.Length + 4L * (Bias.Length + WeightScales.Length);
+
+    /// <summary>Inputs summed per output value (in_features, or in_channels / groups x kh x kw).</summary>
+    private protected int Reduction { get; }
+
+    /// <summary>Weight rows zero padded to <see cref="Int8Gemm.PaddedLength"/>.</summary>
+    private protected sbyte[] PaddedWeights { get; }
+
+    /// <summary><c>bias[o] - inputZeroPoint x sum_k w[o, k]</c>.</summary>
+    private protected int[] CorrectedBias { get; }
+
+    /// <summary>The per-channel requantization to the output levels.</summary>
+    private protected Requantizer Requantizer { get; }
+
+    /// <summary>Weight rows as int16 pairs (the AVX-512 kernels for 8-bit activations).</summary>
+    private protected int[] WeightPairs { get; }
+
+    /// <summary>Weight rows as sbyte quads (the AVX-512 kernels for 7-bit activations).</summary>
+    private protected int[] WeightQuads { get; }
+
+    /// <summary>Whether every input level is at most 127 (fbgemm's reduce_range), which lets the kernels use vpmaddubsw.</summary>
+    private protected bool SevenBitInput => Input.QuantMax <= 127;
+}
