@@ -55,8 +55,8 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     }
 
     /// <summary>
-    /// The batch as the positions of <see cref="Avx512Conv"/>: inputs transposed to int16 pairs [in / 2][batch], outputs
-    /// computed channel-major and transposed back to [batch][out].
+    /// The batch as the positions of <see cref="Avx512Conv"/>: inputs transposed to byte quads (seven-bit) or int16 pairs,
+    /// [in / lanes][batch], outputs computed channel-major and transposed back to [batch][out].
     /// </summary>
     private unsafe void RunBatched(ReadOnlySpan<byte> input, Span<byte> output, int batch)
     {
