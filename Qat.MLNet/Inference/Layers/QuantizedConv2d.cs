@@ -190,7 +190,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                                 for (int ow = 0; ow < first; ow++)
                                     dst[ow] = zero;
                                 if (last > first)
-                                    Buffer.MemoryCopy(line + iw + first, dst + first, last - first, last - first);
+                                    CopyRun(line + iw + first, dst + first, last - first);
                                 for (int ow = Math.Max(last, first); ow < outW; ow++)
                                     dst[ow] = zero;
                             }
@@ -227,6 +227,29 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                 Sse2.UnpackLow(ab1, cd1).AsByte().Store(dst + p * 4 + 32);
                 Sse2.UnpackHigh(ab1, cd1).AsByte().Store(dst + p * 4 + 48);
             }
+        }
+    }
+
+    /// <summary>Copies a short run of bytes with overlapping vector moves (runs are image rows: a call to memmove costs more).</summary>
+    private static unsafe void CopyRun(byte* src, byte* dst, int n)
+    {
+        if (n >= 16)
+        {
+            int i = 0;
+            for (; i + 16 <= n; i += 16)
+                Vector128.Load(src + i).Store(dst + i);
+            if (i < n)
+                Vector128.Load(src + n - 16).Store(dst + n - 16);
+        }
+        else if (n >= 8)
+        {
+            *(ulong*)dst = *(ulong*)src;
+            *(ulong*)(dst + n - 8) = *(ulong*)(src + n - 8);
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+                dst[i] = src[i];
         }
     }
 
