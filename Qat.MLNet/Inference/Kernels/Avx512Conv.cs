@@ -69,10 +69,43 @@ internal static unsafe class Avx512Conv
         int o = 0;
         for (; o + 4 <= outputs; o += 4)
         {
-            for (int p = 0; p < paddedPositions; p += Lanes)
+            int* w0 = weightQuads + (long)o * kQuads;
+            int p = 0;
+            // Two position vectors per step share the four weight broadcasts.
+            for (; p + 2 * Lanes <= paddedPositions; p += 2 * Lanes)
             {
                 Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
-                int* w0 = weightQuads + (long)o * kQuads;
+                Vector512<int> b0 = default, b1 = default, b2 = default, b3 = default;
+                for (int k = 0; k < kQuads; k++)
+                {
+                    int* row = cols + (long)k * paddedPositions + p;
+                    var x = Vector512.Load(row).AsByte();
+                    var y = Vector512.Load(row + Lanes).AsByte();
+                    var v0 = Vector512.Create(w0[k]).AsSByte();
+                    var v1 = Vector512.Create(w0[kQuads + k]).AsSByte();
+                    var v2 = Vector512.Create(w0[2 * kQuads + k]).AsSByte();
+                    var v3 = Vector512.Create(w0[3 * kQuads + k]).AsSByte();
+                    a0 = Avx512F.Add(a0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v0), ones));
+                    a1 = Avx512F.Add(a1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v1), ones));
+                    a2 = Avx512F.Add(a2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v2), ones));
+                    a3 = Avx512F.Add(a3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v3), ones));
+                    b0 = Avx512F.Add(b0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(y, v0), ones));
+                    b1 = Avx512F.Add(b1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(y, v1), ones));
+                    b2 = Avx512F.Add(b2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(y, v2), ones));
+                    b3 = Avx512F.Add(b3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(y, v3), ones));
+                }
+                Store(a0, o, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a1, o + 1, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a2, o + 2, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(a3, o + 3, p, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(b0, o, p + Lanes, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(b1, o + 1, p + Lanes, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(b2, o + 2, p + Lanes, bias, multipliers, zeroPoint, low, high, output, positions);
+                Store(b3, o + 3, p + Lanes, bias, multipliers, zeroPoint, low, high, output, positions);
+            }
+            for (; p < paddedPositions; p += Lanes)
+            {
+                Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
                 for (int k = 0; k < kQuads; k++)
                 {
                     var x = Vector512.Load(cols + (long)k * paddedPositions + p).AsByte();
