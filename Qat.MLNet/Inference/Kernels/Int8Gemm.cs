@@ -35,10 +35,13 @@ internal static unsafe class Int8Gemm
     /// <summary>Bytes the caller must keep readable after the last activation row.</summary>
     public const int Slack = 64;
 
-    /// <summary>The best path this CPU supports.</summary>
+    /// <summary>
+    /// The best path this CPU supports. AVX-512 comes first even where AVX-VNNI exists too: its convolution and batched
+    /// Linear kernels (vectorized over positions, see Avx512Conv) beat the dot-product GEMM, which is all AVX-VNNI has here.
+    /// </summary>
     public static Int8KernelPath Best { get; } =
-        AvxVnni.IsSupported ? Int8KernelPath.AvxVnni
-        : Avx512BW.IsSupported ? Int8KernelPath.Avx512
+        Avx512BW.IsSupported ? Int8KernelPath.Avx512
+        : AvxVnni.IsSupported ? Int8KernelPath.AvxVnni
         : Avx2.IsSupported ? Int8KernelPath.Avx2
         : Int8KernelPath.Scalar;
 
