@@ -172,6 +172,9 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                     for (int x = 0; x < KernelWidth; x++, k++)
                     {
                         byte* row = rows + (long)k * pp;
+                        int iw = -PadW + x * DilationW;
+                        // With stride 1, output columns [first, last) read input columns iw + ow inside the image.
+                        int first = Math.Min(outW, Math.Max(0, -iw)), last = Math.Max(first, Math.Min(outW, width - iw));
                         for (int oh = 0; oh < outH; oh++)
                         {
                             int ih = oh * StrideH - PadH + y * DilationH;
@@ -182,22 +185,19 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                                 continue;
                             }
                             byte* line = plane + (long)ih * width;
-                            int iw = -PadW + x * DilationW;
                             if (StrideW == 1)
                             {
-                                // Positions ow read input columns iw .. iw + outW - 1: pad the edges, copy the middle.
-                                int first = Math.Max(0, -iw), last = Math.Min(outW, width - iw);
                                 for (int ow = 0; ow < first; ow++)
                                     dst[ow] = zero;
-                                if (last > first)
-                                    CopyRun(line + iw + first, dst + first, last - first);
-                                for (int ow = Math.Max(last, first); ow < outW; ow++)
+                                CopyRun(line + iw + first, dst + first, last - first);
+                                for (int ow = last; ow < outW; ow++)
                                     dst[ow] = zero;
                             }
                             else
                             {
-                                for (int ow = 0; ow < outW; ow++, iw += StrideW)
-                                    dst[ow] = (uint)iw < (uint)width ? line[iw] : zero;
+                                int column = iw;
+                                for (int ow = 0; ow < outW; ow++, column += StrideW)
+                                    dst[ow] = (uint)column < (uint)width ? line[column] : zero;
                             }
                         }
                         new Span<byte>(row + outH * outW, pp - outH * outW).Clear();
