@@ -72,7 +72,11 @@ public sealed class QuantizedModel
     /// <summary>The kernel path in use on this machine (AVX-VNNI, AVX2 or scalar).</summary>
     public static Int8KernelPath KernelPath => Int8Gemm.Path;
 
-    /// <summary>Runs <paramref name="batchSize"/> samples: <paramref name="input"/> holds them one after another.</summary>
+    /// <summary>
+    /// Runs <paramref name="batchSize"/> samples: <paramref name="input"/> holds them one after another. Values are
+    /// quantized as PyTorch's <c>quantize_per_tensor</c> (clamped to the input range; NaN becomes the lowest level), so
+    /// check inputs for NaN and infinity before calling if they can occur.
+    /// </summary>
     /// <param name="input">batchSize x <see cref="InputSize"/> floats.</param>
     /// <param name="output">batchSize x <see cref="OutputSize"/> floats, written.</param>
     /// <param name="batchSize">Samples, at least 1.</param>

@@ -17,6 +17,8 @@ internal static class Converter
 {
     public static QuantizedModel Convert(nn.Module prepared, ActivationShape? inputShape)
     {
+        // Folded weights and other temporaries are tensors; the result holds only managed arrays.
+        using var scope = NewDisposeScope();
         var leaves = new List<(string Path, nn.Module Module)>();
         Flatten(prepared, "", leaves);
         leaves.RemoveAll(l => l.Module is Identity or Dropout);
