@@ -14,6 +14,7 @@ namespace Qat.MLNet.Tests.Inference;
 /// images: agreement, not accuracy, is what is measured.
 /// </summary>
 [TestClass]
+[DoNotParallelize] // seeds TorchSharp's global generator and sets its thread count
 public sealed class FashionMnistAgreementTests
 {
     private static (Tensor X, Tensor Y) LoadTestSet() => FashionMnist.Load(FashionMnist.ShippedDirectory(), train: false);

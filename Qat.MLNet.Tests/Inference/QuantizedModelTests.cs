@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace Qat.MLNet.Tests.Inference;
 
 [TestClass]
+[DoNotParallelize] // seeds TorchSharp's global generator; a test running beside it would draw from it too
 public sealed class QuantizedModelTests
 {
     private static readonly QConfig Fbgemm = QConfig.GetDefaultQat(QuantBackend.Fbgemm);
@@ -49,7 +50,7 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
-    public void Predict_SmallCnnWithEveryLayerKind_StaysWithinOneOutputStepOfFakeQuant()
+    public void Predict_SmallCnnWithEveryLayerKind_StaysWithinTwoOutputStepsOfFakeQuant()
     {
         var (qat, model) = SmallCnnPair();
         using (qat)
@@ -63,7 +64,10 @@ public sealed class QuantizedModelTests
             float step = model.Output.Scale;
             double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / step;
             Console.WriteLine($"largest int8 vs fake-quant difference: {worst:F2} output steps");
-            Assert.IsLessThanOrEqualTo(1.0001, worst);
+            // One step for the layers PyTorch also converts exactly; this model adds an AvgPool2d, whose int8 form
+            // re-quantizes the average while the fake-quant model passes it on unrounded (PyTorch behaves the same),
+            // which can add a step. The golden and Fashion-MNIST tests hold the one-step rule on the other layers.
+            Assert.IsLessThanOrEqualTo(2.0001, worst);
         }
     }
 
