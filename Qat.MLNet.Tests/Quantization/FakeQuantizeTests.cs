@@ -179,4 +179,18 @@ public sealed class FakeQuantizeTests
         Assert.AreEqual(3L, fq.Scale.numel());
         Assert.IsTrue(fq.Scale.data<float>().ToArray().All(s => s > 0));
     }
+
+    [TestMethod]
+    public void Forward_AfterBuffersMovedToFloat64_StillReadsItsQParams()
+    {
+        using var fq = new FakeQuantize(MovingAverageMinMaxObserver.WithArgs(), 0, 255);
+        using var scope = NewDisposeScope();
+        fq.forward(tensor(new[] { 0f, 2.55f }));
+        fq.DisableObserver();
+        fq.to(ScalarType.Float64);
+        Assert.AreEqual(ScalarType.Float64, fq.Scale.dtype);
+        var y = fq.forward(tensor(new[] { 1.004f }));
+        Assert.AreEqual(1.0f, y.item<float>(), 1e-6f);
+        Assert.IsFalse(fq.ObserverEnabled);
+    }
 }

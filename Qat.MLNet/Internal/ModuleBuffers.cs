@@ -42,6 +42,18 @@ internal static class ModuleBuffers
         old.Dispose();
     }
 
+    /// <summary>
+    /// Element <paramref name="index"/> of a small buffer, read straight from its memory (no temporary tensor: these are
+    /// read on every forward); a buffer moved to another type or device is converted instead.
+    /// </summary>
+    public static T Read<T>(Tensor buffer, int index = 0) where T : unmanaged
+    {
+        if (buffer.dtype == ScalarTypeOf<T>() && buffer.device_type == DeviceType.CPU && buffer.is_contiguous())
+            return MemoryMarshal.Cast<byte, T>(buffer.bytes)[index];
+        using var scope = torch.NewDisposeScope();
+        return buffer.to(ScalarTypeOf<T>()).cpu().contiguous().reshape(-1)[index].item<T>();
+    }
+
     private static ScalarType ScalarTypeOf<T>() => typeof(T) == typeof(float) ? ScalarType.Float32
         : typeof(T) == typeof(int) ? ScalarType.Int32
         : typeof(T) == typeof(byte) ? ScalarType.Byte

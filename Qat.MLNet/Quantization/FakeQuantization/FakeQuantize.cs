@@ -115,14 +115,14 @@ public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizab
     /// <summary>Whether forward updates the observer and the qparams (PyTorch buffer <c>observer_enabled</c>).</summary>
     public bool ObserverEnabled
     {
-        get => _observerEnabled[0].item<byte>() != 0;
+        get => ModuleBuffers.Read<byte>(_observerEnabled) != 0;
         set => ModuleBuffers.Write(ref _observerEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("observer_enabled", t));
     }
 
     /// <summary>Whether forward fake-quantizes (PyTorch buffer <c>fake_quant_enabled</c>); when false the input passes unchanged.</summary>
     public bool FakeQuantEnabled
     {
-        get => _fakeQuantEnabled[0].item<byte>() != 0;
+        get => ModuleBuffers.Read<byte>(_fakeQuantEnabled) != 0;
         set => ModuleBuffers.Write(ref _fakeQuantEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
     }
 
@@ -157,7 +157,7 @@ public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizab
             return x.alias(); // a new handle: TorchSharp's Sequential disposes each intermediate result
         return IsPerChannel
             ? FakeQuant.PerChannelAffine(x, TensorMemory.ToFloatArray(_scale), TensorMemory.ToInt32Array(_zeroPoint), ChAxis, QuantMin, QuantMax)
-            : FakeQuant.PerTensorAffine(x, _scale[0].item<float>(), _zeroPoint[0].item<int>(), QuantMin, QuantMax);
+            : FakeQuant.PerTensorAffine(x, ModuleBuffers.Read<float>(_scale), ModuleBuffers.Read<int>(_zeroPoint), QuantMin, QuantMax);
     }
 
     /// <summary>Loads state, first resizing the scale, zero point and observer buffers to the saved shapes (PyTorch's <c>_load_from_state_dict</c>).</summary>

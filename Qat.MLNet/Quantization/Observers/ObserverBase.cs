@@ -71,7 +71,7 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
     public int QuantMax { get; }
 
     /// <summary>The smallest scale returned (PyTorch buffer <c>eps</c>).</summary>
-    public float Eps => _eps[0].item<float>();
+    public float Eps => ModuleBuffers.Read<float>(_eps);
 
     /// <summary>Whether a custom range was given (PyTorch: <c>has_customized_qrange</c>).</summary>
     public bool HasCustomizedQRange { get; }
