@@ -120,6 +120,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         int outPerGroup = OutputShape.Channels / Groups;
         bool sevenBit = SevenBitInput;
         fixed (byte* cols = scratch)
+        fixed (byte* rows = scratch.Slice(KPairs * 4 * PaddedPositions))
         fixed (int* weightPairs = WeightPairs)
         fixed (int* weightQuads = WeightQuads)
         fixed (int* bias = CorrectedBias)
@@ -135,13 +136,15 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                     int first = g * outPerGroup;
                     if (sevenBit)
                     {
-                        Im2ColQuads(sample, g, cols, cols + (long)KQuads * 4 * PaddedPositions);
+                        Im2ColRows(sample, g, rows, KQuads * 4);
+                        InterleaveQuads(rows, cols);
                         Avx512Conv.RunSevenBit((int*)cols, KQuads, PaddedPositions, weightQuads + (long)first * KQuads, outPerGroup, bias + first,
                             multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
                     }
                     else
                     {
-                        Im2ColInterleaved(sample, g, cols, lanes: 2, elementBytes: 2);
+                        Im2ColRows(sample, g, rows, KPairs * 2);
+                        InterleavePairs(rows, cols);
                         Avx512Conv.Run((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
                             multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
                     }
@@ -151,14 +154,14 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     /// <summary>
-    /// The seven-bit layout of <see cref="Im2ColInterleaved"/> (lanes 4, bytes), built faster: each reduction step's
-    /// positions first as a contiguous row in <paramref name="rows"/> (runs of input bytes copied whole), then every four
-    /// rows interleaved into quads 16 positions at a time with byte and word unpacks.
+    /// Receptive fields of group <paramref name="g"/> for the AVX-512 kernels, first step: reduction step k's value at every
+    /// position as row k of <paramref name="rows"/> (<c>PaddedPositions</c> bytes; runs of input bytes copied whole), rows
+    /// from K up to <paramref name="rowCount"/> zero (they meet zero weights).
     /// </summary>
-    private unsafe void Im2ColQuads(ReadOnlySpan<byte> sample, int g, byte* cols, byte* rows)
+    private unsafe void Im2ColRows(ReadOnlySpan<byte> sample, int g, byte* rows, int rowCount)
     {
         int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
-        int outH = OutputShape.Height, outW = OutputShape.Width, pp = PaddedPositions, kq = KQuads;
+        int outH = OutputShape.Height, outW = OutputShape.Width, pp = PaddedPositions;
         byte zero = (byte)Input.ZeroPoint;
         fixed (byte* src = sample)
         {
@@ -204,11 +207,16 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                     }
                 }
             }
-            for (; k < kq * 4; k++)
-                new Span<byte>(rows + (long)k * pp, pp).Clear(); // steps past K meet zero weights
+            for (; k < rowCount; k++)
+                new Span<byte>(rows + (long)k * pp, pp).Clear();
         }
+    }
 
-        for (int q = 0; q < kq; q++)
+    /// <summary>Second step, seven-bit kernels: every four rows interleaved into byte quads per position (byte and word unpacks).</summary>
+    private unsafe void InterleaveQuads(byte* rows, byte* cols)
+    {
+        int pp = PaddedPositions;
+        for (int q = 0; q < KQuads; q++)
         {
             byte* a = rows + (long)(4 * q) * pp, b = a + pp, c = b + pp, d = c + pp;
             byte* dst = cols + (long)q * pp * 4;
@@ -226,6 +234,31 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                 Sse2.UnpackHigh(ab0, cd0).AsByte().Store(dst + p * 4 + 16);
                 Sse2.UnpackLow(ab1, cd1).AsByte().Store(dst + p * 4 + 32);
                 Sse2.UnpackHigh(ab1, cd1).AsByte().Store(dst + p * 4 + 48);
+            }
+        }
+    }
+
+    /// <summary>Second step, 8-bit kernels: every two rows widened to int16 and interleaved into pairs per position.</summary>
+    private unsafe void InterleavePairs(byte* rows, byte* cols)
+    {
+        int pp = PaddedPositions;
+        var zero = Vector128<byte>.Zero;
+        for (int q = 0; q < KPairs; q++)
+        {
+            byte* a = rows + (long)(2 * q) * pp, b = a + pp;
+            byte* dst = cols + (long)q * pp * 4;
+            for (int p = 0; p < pp; p += 16)
+            {
+                var va = Vector128.Load(a + p);
+                var vb = Vector128.Load(b + p);
+                var a0 = Sse2.UnpackLow(va, zero).AsUInt16();
+                var a1 = Sse2.UnpackHigh(va, zero).AsUInt16();
+                var b0 = Sse2.UnpackLow(vb, zero).AsUInt16();
+                var b1 = Sse2.UnpackHigh(vb, zero).AsUInt16();
+                Sse2.UnpackLow(a0, b0).AsByte().Store(dst + p * 4);
+                Sse2.UnpackHigh(a0, b0).AsByte().Store(dst + p * 4 + 16);
+                Sse2.UnpackLow(a1, b1).AsByte().Store(dst + p * 4 + 32);
+                Sse2.UnpackHigh(a1, b1).AsByte().Store(dst + p * 4 + 48);
             }
         }
     }
@@ -250,62 +283,6 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         {
             for (int i = 0; i < n; i++)
                 dst[i] = src[i];
-        }
-    }
-
-    /// <summary>
-    /// Receptive fields of group <paramref name="g"/> with <paramref name="lanes"/> consecutive reduction steps interleaved
-    /// per position: element (k, p) at <c>((k / lanes) * paddedPositions + p) * lanes + k % lanes</c>, as int16
-    /// (<paramref name="elementBytes"/> 2) or bytes (1). Steps past K in the last group are zeroed.
-    /// </summary>
-    private unsafe void Im2ColInterleaved(ReadOnlySpan<byte> sample, int g, byte* cols, int lanes, int elementBytes)
-    {
-        int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
-        int outH = OutputShape.Height, outW = OutputShape.Width, pp = PaddedPositions;
-        byte zero = (byte)Input.ZeroPoint;
-        long step = (long)lanes * elementBytes;
-        fixed (byte* src = sample)
-        {
-            byte* planes = src + (long)g * channels * height * width;
-            int k = 0;
-            for (int c = 0; c < channels; c++)
-            {
-                byte* plane = planes + (long)c * height * width;
-                for (int y = 0; y < KernelHeight; y++)
-                {
-                    for (int x = 0; x < KernelWidth; x++, k++)
-                    {
-                        byte* dst = cols + ((long)(k / lanes) * pp * lanes + k % lanes) * elementBytes;
-                        for (int oh = 0; oh < outH; oh++)
-                        {
-                            int ih = oh * StrideH - PadH + y * DilationH;
-                            bool rowInside = (uint)ih < (uint)height;
-                            byte* line = plane + (long)ih * width;
-                            int iw = -PadW + x * DilationW;
-                            for (int ow = 0; ow < outW; ow++, iw += StrideW, dst += step)
-                            {
-                                byte v = rowInside && (uint)iw < (uint)width ? line[iw] : zero;
-                                if (elementBytes == 2)
-                                    *(short*)dst = v;
-                                else
-                                    *dst = v;
-                            }
-                        }
-                    }
-                }
-            }
-            for (; k % lanes != 0; k++)
-            {
-                // Steps past K pair with zero weights; give them a defined value anyway.
-                byte* dst = cols + ((long)(k / lanes) * pp * lanes + k % lanes) * elementBytes;
-                for (int p = 0; p < pp; p++, dst += step)
-                {
-                    if (elementBytes == 2)
-                        *(short*)dst = 0;
-                    else
-                        *dst = 0;
-                }
-            }
         }
     }
 
