@@ -1,0 +1,172 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet;
+
+/// <summary>
+/// Multiclass classification: a key-typed label with C values, C logits, cross-entropy loss. The transformer adds
+/// <c>Score</c> (softmax probabilities, Vector&lt;Single, C&gt; with SlotNames) and <c>PredictedLabel</c> (the key of the
+/// largest score, with the label's KeyValues so that <c>MapKeyToValue</c> restores the original labels).
+/// </summary>
+internal sealed class MulticlassTask : QatTask
+{
+    private readonly int _classes;
+    private readonly KeyValuesAnnotation? _keyValues;
+
+    private MulticlassTask(int classes, KeyValuesAnnotation? keyValues)
+    {
+        _classes = classes;
+        _keyValues = keyValues;
+    }
+
+    public override string Name => "multiclass classification";
+
+    public override int OutputCount => _classes;
+
+    public override bool HasAccuracy => true;
+
+    /// <summary>Checks the label column and takes its class count and names.</summary>
+    public static MulticlassTask FromLabel(DataViewSchema.Column label)
+    {
+        CheckLabelType(label.Name, label.Type);
+        return new MulticlassTask(checked((int)label.Type.GetKeyCount()), KeyValuesAnnotation.From(label));
+    }
+
+    /// <summary>Checks a label column's type: a key with 2 or more values.</summary>
+    public static void CheckLabelType(string name, DataViewType type)
+    {
+        if (type is not KeyDataViewType key)
+            throw LabelMismatch(name, "Key (e.g. Key<UInt32>)", type,
+                "Multiclass labels must be keys: add mlContext.Transforms.Conversion.MapValueToKey(\"" + name + "\") before the trainer.");
+        if (key.Count < 2 || key.Count > int.MaxValue)
+            throw LabelMismatch(name, "a key with at least 2 values", type, $"The label has {key.Count} possible value(s): a classifier needs at least two classes.");
+    }
+
+    public static MulticlassTask Load(BinaryReader reader)
+    {
+        int classes = reader.ReadInt32();
+        if (classes < 2)
+            throw new InvalidDataException($"The model stores {classes} classes: the file is corrupt.");
+        var keyValues = reader.ReadBoolean() ? KeyValuesAnnotation.Load(reader, classes) : null;
+        return new MulticlassTask(classes, keyValues);
+    }
+
+    /// <summary>Writes: class count (int32), has-names (bool), then the names (<see cref="KeyValuesAnnotation.Save"/>).</summary>
+    public override void Save(BinaryWriter writer)
+    {
+        writer.Write(_classes);
+        writer.Write(_keyValues is not null);
+        _keyValues?.Save(writer);
+    }
+
+    public override Func<float> CreateLabelReader(DataViewRow row, DataViewSchema.Column label)
+    {
+        string name = label.Name;
+        Func<ulong> read = label.Type.RawType switch
+        {
+            var t when t == typeof(uint) => Reader<uint>(row, label, v => v),
+            var t when t == typeof(byte) => Reader<byte>(row, label, v => v),
+            var t when t == typeof(ushort) => Reader<ushort>(row, label, v => v),
+            _ => Reader<ulong>(row, label, v => v),
+        };
+        return () =>
+        {
+            ulong key = read();
+            if (key == 0 || key > (ulong)_classes)
+                throw new InvalidOperationException(
+                    $"Row {row.Position}: label column '{name}' is missing (key 0, a value MapValueToKey did not know) or out of range (key {key} of {_classes}). " +
+                    "Filter such rows out (e.g. FilterRowsByMissingValues) or build the key mapping from all labels.");
+            return key - 1;
+        };
+    }
+
+    private static Func<ulong> Reader<T>(DataViewRow row, DataViewSchema.Column label, Func<T, ulong> widen)
+    {
+        var getter = row.GetGetter<T>(label);
+        T value = default!;
+        return () =>
+        {
+            getter(ref value);
+            return widen(value);
+        };
+    }
+
+    public override Tensor Loss(Tensor outputs, Tensor labels)
+    {
+        using var classes = labels.to(ScalarType.Int64);
+        return nn.functional.cross_entropy(outputs, classes);
+    }
+
+    public override void Accumulate(ReadOnlySpan<float> outputs, float label, ref MetricsAccumulator sums)
+    {
+        int best = ArgMax(outputs);
+        double max = outputs[best], sum = 0;
+        for (int i = 0; i < outputs.Length; i++)
+            sum += Math.Exp(outputs[i] - max);
+        sums.LossSum += max + Math.Log(sum) - outputs[(int)label];
+        sums.Correct += best == (int)label ? 1 : 0;
+        sums.Count++;
+    }
+
+    public override void CheckLabelCoverage(IReadOnlyDictionary<float, long> labelCounts, string labelColumnName)
+    {
+        if (labelCounts.Count < 2)
+            throw new InvalidOperationException(
+                $"The training data has only one class in label column '{labelColumnName}' " +
+                $"({Describe(labelCounts.Keys.FirstOrDefault())}, {labelCounts.Values.FirstOrDefault()} rows): a classifier needs rows of at least two classes.");
+    }
+
+    private string Describe(float classIndex) =>
+        _keyValues is null ? $"key {classIndex + 1}" : $"'{_keyValues.AsText()[(int)classIndex]}'";
+
+    public override void AddOutputColumns(DataViewSchema.Builder builder)
+    {
+        var score = new DataViewSchema.Annotations.Builder();
+        var names = SlotNames();
+        score.AddSlotNames(_classes, (ref VBuffer<ReadOnlyMemory<char>> dst) => new VBuffer<ReadOnlyMemory<char>>(names.Length, (ReadOnlyMemory<char>[])names.Clone()).CopyTo(ref dst));
+        AddScoreKinds(score, AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification, AnnotationUtils.Const.ScoreValueKind.Score);
+        builder.AddColumn(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, _classes), score.ToAnnotations());
+
+        var predicted = new DataViewSchema.Annotations.Builder();
+        _keyValues?.AddTo(predicted);
+        AddScoreKinds(predicted, AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification, AnnotationUtils.Const.ScoreValueKind.PredictedLabel);
+        builder.AddColumn(DefaultColumnNames.PredictedLabel, new KeyDataViewType(typeof(uint), _classes), predicted.ToAnnotations());
+    }
+
+    public override Delegate[] CreateGetters(RowScorer scorer)
+    {
+        ValueGetter<VBuffer<float>> score = (ref VBuffer<float> dst) =>
+        {
+            var outputs = scorer.Outputs();
+            var editor = VBufferEditor.Create(ref dst, outputs.Length);
+            Softmax(outputs, editor.Values);
+            dst = editor.Commit();
+        };
+        ValueGetter<uint> predicted = (ref uint dst) => dst = (uint)ArgMax(scorer.Outputs()) + 1;
+        return new Delegate[] { score, predicted };
+    }
+
+    private ReadOnlyMemory<char>[] SlotNames() =>
+        _keyValues?.AsText() ?? Enumerable.Range(0, _classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture).AsMemory()).ToArray();
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+            if (values[i] > values[best])
+                best = i;
+        return best;
+    }
+
+    private static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
+    {
+        float max = logits[ArgMax(logits)], sum = 0;
+        for (int i = 0; i < logits.Length; i++)
+            sum += probabilities[i] = MathF.Exp(logits[i] - max);
+        float inverse = 1 / sum;
+        for (int i = 0; i < logits.Length; i++)
+            probabilities[i] *= inverse;
+    }
+}

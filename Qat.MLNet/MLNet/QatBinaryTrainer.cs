@@ -1,0 +1,45 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
+
+namespace Qat.MLNet;
+
+/// <summary>
+/// Trains a neural network for binary classification with quantization-aware training and returns a transformer that
+/// scores it in 8-bit integers (create it with <c>mlContext.BinaryClassification.Trainers.Qat(...)</c>).
+/// </summary>
+/// <remarks>
+/// <para>The label must be Boolean; the features a known-size vector of Single, normalized as for any neural network. The
+/// network ends in one logit; training minimises log-loss (<c>binary_cross_entropy_with_logits</c>).</para>
+/// <para>The QAT recipe is the one described on <see cref="QatMulticlassTrainer"/>. Output columns, as ML.NET's binary
+/// trainers: <c>Score</c> (the logit), <c>Probability</c> (sigmoid of the score) and <c>PredictedLabel</c> (score &gt; 0).</para>
+/// </remarks>
+public sealed class QatBinaryTrainer : QatTrainerBase<QatBinaryTransformer>
+{
+    /// <summary>Options of <see cref="QatBinaryTrainer"/>.</summary>
+    public sealed class Options : QatTrainerOptions
+    {
+    }
+
+    internal QatBinaryTrainer(IHostEnvironment env, Options options) : base(env, options, nameof(QatBinaryTrainer))
+    {
+    }
+
+    private protected override QatTask CreateTask(DataViewSchema.Column label)
+    {
+        BinaryTask.CheckLabelType(label.Name, label.Type);
+        return BinaryTask.Instance;
+    }
+
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
+    {
+        if (label.ItemType != BooleanDataViewType.Instance || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(label.Name,
+                $"Schema mismatch for label column '{label.Name}': expected Boolean, got {label.GetTypeString()}.");
+        return BinaryTask.Instance.OutputShape();
+    }
+
+    private protected override QatBinaryTransformer CreateTransformer(QuantizedModel model, string featureColumnName, QatTask task, QatTrainingReport report) =>
+        new(Host, model, featureColumnName, (BinaryTask)task, report);
+}

@@ -1,0 +1,42 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
+
+[assembly: LoadableClass(typeof(Qat.MLNet.QatMulticlassTransformer), null, typeof(SignatureLoadModel), "Qat Multiclass Transformer", Qat.MLNet.QatMulticlassTransformer.LoaderSignature)]
+
+namespace Qat.MLNet;
+
+/// <summary>
+/// The result of <see cref="QatMulticlassTrainer"/>: scores rows for multiclass classification with the int8 model. Adds <c>Score</c> (class probabilities, Vector&lt;Single, C&gt; with SlotNames) and <c>PredictedLabel</c> (a key with the training label's KeyValues, so <c>MapKeyToValue</c> works).
+/// Saved and loaded by <c>mlContext.Model.Save</c>/<c>Load</c> like any ML.NET transformer.
+/// </summary>
+public sealed class QatMulticlassTransformer : QatTransformerBase
+{
+    internal const string LoaderSignature = "QatMulticlassTransformer";
+
+    internal QatMulticlassTransformer(IHostEnvironment env, QuantizedModel model, string featureColumnName, MulticlassTask task, QatTrainingReport? report)
+        : base(env, nameof(QatMulticlassTransformer), model, featureColumnName, report)
+    {
+        Task = task;
+    }
+
+    private protected override QatTask Task { get; }
+
+    private protected override VersionInfo VersionInfo => GetVersionInfo();
+
+    internal static VersionInfo GetVersionInfo() => new(
+        modelSignature: "QATMCTRN",
+        verWrittenCur: 0x00010001, // initial
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(QatMulticlassTransformer).Assembly.FullName);
+
+    /// <summary>Called by ML.NET's model loader (the [LoadableClass] above) when a model file is loaded.</summary>
+    private static QatMulticlassTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), MulticlassTask.Load);
+        return new QatMulticlassTransformer(env, model, feature, task, report);
+    }
+}

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
+using Qat.MLNet.Internal;
+using Qat.MLNet.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet;
+
+/// <summary>
+/// One run of a Qat trainer: float epochs, fusion and PrepareQat, QAT epochs with the freeze schedule, Convert, and the
+/// float / fake-quant / int8 comparison. Owns every tensor and module it makes and releases them when done.
+/// </summary>
+internal sealed class QatTrainingSession
+{
+    private readonly IHost _host;
+    private readonly IChannel _channel;
+    private readonly QatTrainerOptions _options;
+    private readonly QatTask _task;
+    private readonly ActivationShape _shape;
+    private readonly BatchReader _train;
+    private readonly BatchReader _trainForEvaluation;
+    private readonly BatchReader? _validation;
+    private readonly int _seed;
+
+    public QatTrainingSession(IHost host, IChannel channel, QatTrainerOptions options, QatTask task, TrainingData data, int seed)
+    {
+        _host = host;
+        _channel = channel;
+        _options = options;
+        _task = task;
+        _seed = seed;
+        _shape = options.Network.InputShape(data.FeatureCount, data.Feature.Name);
+        _train = new BatchReader(options.Shuffle ? data.Shuffled(host, seed) : data.Data, data.Feature, data.Label, task, options.BatchSize, data.FeatureCount);
+        _trainForEvaluation = new BatchReader(data.Data, data.Feature, data.Label, task, options.BatchSize, data.FeatureCount);
+        if (data.Validation is { } v)
+            _validation = new BatchReader(v.Data, v.Feature, v.Label, task, options.BatchSize, data.FeatureCount);
+        TrainingRows = data.RowCount;
+    }
+
+    public long TrainingRows { get; }
+
+    /// <summary>Trains, converts and measures; returns the int8 model and the report.</summary>
+    public (QuantizedModel Model, QatTrainingReport Report) Run()
+    {
+        var clock = Stopwatch.StartNew();
+        var (qconfig, qconfigName) = _options.ResolveQConfig();
+        int totalEpochs = _options.NumberOfFloatEpochs + _options.NumberOfEpochs;
+        var epochs = new List<QatEpochReport>();
+        torch.manual_seed(_seed);
+        var random = new Random(_seed);
+
+        using var scope = NewDisposeScope();
+        nn.Module<Tensor, Tensor> model = _options.Network.Build(_shape, _task.OutputCount);
+        model.train();
+        optim.Optimizer? optimizer = null;
+        var input = zeros(_options.BatchSize, _shape.Size);
+        var labels = zeros(_options.BatchSize);
+        try
+        {
+            if (_options.NumberOfFloatEpochs == 0)
+                model = PrepareQat(model, qconfig);
+            optimizer = CreateOptimizer(model);
+            for (int epoch = 0; epoch < totalEpochs; epoch++)
+            {
+                var phase = epoch < _options.NumberOfFloatEpochs ? QatTrainingPhase.Float : QatTrainingPhase.QuantizationAware;
+                if (epoch == _options.NumberOfFloatEpochs && epoch > 0)
+                {
+                    model = PrepareQat(model, qconfig);
+                    optimizer.Dispose();
+                    optimizer = CreateOptimizer(model);
+                }
+                int qatEpoch = epoch - _options.NumberOfFloatEpochs;
+                bool observersFrozen = phase == QatTrainingPhase.QuantizationAware && qatEpoch >= _options.FreezeObserversAfterEpoch;
+                bool batchNormFrozen = phase == QatTrainingPhase.QuantizationAware && qatEpoch >= _options.FreezeBatchNormAfterEpoch;
+                if (observersFrozen)
+                    Quantizer.DisableObserver(model);
+                if (batchNormFrozen)
+                    Quantizer.FreezeBatchNormStats(model);
+
+                double learningRate = _options.LearningRateAt(epoch, totalEpochs);
+                foreach (var group in optimizer.ParamGroups)
+                    group.LearningRate = learningRate;
+
+                var started = Stopwatch.StartNew();
+                var training = TrainEpoch(model, optimizer, input, labels, _options.Shuffle ? new Random(random.Next()) : null);
+                var validation = _validation is null ? null : Evaluate(model, _validation, input);
+                var report = new QatEpochReport(epoch + 1, phase, learningRate, observersFrozen, batchNormFrozen, training, validation, started.Elapsed.TotalSeconds);
+                epochs.Add(report);
+                _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat epoch {epoch + 1}/{totalEpochs} ({(phase == QatTrainingPhase.Float ? "float" : "QAT")}{(observersFrozen ? ", observers frozen" : "")}{(batchNormFrozen ? ", BN frozen" : "")}, lr {learningRate:G4}): ") +
+                    FormattableString.Invariant($"train {training}{(validation is null ? "" : $"; validation {validation}")}; {report.Seconds:F1} s"));
+            }
+
+            model.eval();
+            _channel.Info(MessageSensitivity.None, "Qat: converting to int8.");
+            var quantized = Quantizer.Convert(model, _shape);
+            var evaluation = _validation ?? _trainForEvaluation;
+            Quantizer.DisableFakeQuant(model);
+            var floatMetrics = Evaluate(model, evaluation, input);
+            Quantizer.EnableFakeQuant(model);
+            var fakeQuantMetrics = Evaluate(model, evaluation, input);
+            var int8Metrics = Evaluate(quantized, evaluation);
+            long floatBytes = model.parameters().Sum(p => p.numel()) * sizeof(float);
+            var result = new QatTrainingReport
+            {
+                Task = _task.Name,
+                Network = _options.Network.Description,
+                QConfig = qconfigName,
+                TrainingRows = TrainingRows,
+                Epochs = epochs,
+                EvaluatedOn = _validation is null ? "training data" : "validation set",
+                Float = floatMetrics,
+                FakeQuantized = fakeQuantMetrics,
+                Int8 = int8Metrics,
+                FloatModelBytes = floatBytes,
+                Int8ModelBytes = quantized.ParameterBytes,
+                TotalSeconds = clock.Elapsed.TotalSeconds,
+            };
+            _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat done on the {result.EvaluatedOn}: float {floatMetrics}; fake-quant {fakeQuantMetrics}; int8 {int8Metrics}; ") +
+                FormattableString.Invariant($"parameters {floatBytes} -> {quantized.ParameterBytes} bytes; {result.TotalSeconds:F1} s."));
+            return (quantized, result);
+        }
+        finally
+        {
+            optimizer?.Dispose();
+            model.Dispose();
+        }
+    }
+
+    private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, Quantization.QConfig qconfig) =>
+        Quantizer.PrepareQat(Quantizer.FuseModules(model, inplace: true), qconfig, inplace: true);
+
+    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> model) => _options.Optimizer switch
+    {
+        QatOptimizer.Sgd => optim.SGD(model.parameters(), _options.LearningRate, momentum: _options.Momentum, weight_decay: _options.WeightDecay),
+        _ => optim.Adam(model.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay),
+    };
+
+    private QatMetrics TrainEpoch(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor input, Tensor labels, Random? shuffle)
+    {
+        model.train();
+        var sums = new MetricsAccumulator();
+        foreach (int n in _train.Batches(shuffle, _host.CheckAlive))
+        {
+            using var step = NewDisposeScope();
+            var (x, y) = Load(_train, n, input, labels);
+            optimizer.zero_grad();
+            var outputs = model.call(x);
+            var loss = _task.Loss(outputs, y!);
+            loss.backward();
+            optimizer.step();
+            Accumulate(outputs, _train, n, ref sums);
+        }
+        return sums.ToMetrics(_task.HasAccuracy);
+    }
+
+    private QatMetrics Evaluate(nn.Module<Tensor, Tensor> model, BatchReader data, Tensor input)
+    {
+        model.eval();
+        var sums = new MetricsAccumulator();
+        using var noGrad = no_grad();
+        foreach (int n in data.Batches(null, _host.CheckAlive))
+        {
+            using var step = NewDisposeScope();
+            var (x, _) = Load(data, n, input, null);
+            Accumulate(model.call(x), data, n, ref sums);
+        }
+        return sums.ToMetrics(_task.HasAccuracy);
+    }
+
+    private QatMetrics Evaluate(QuantizedModel model, BatchReader data)
+    {
+        var sums = new MetricsAccumulator();
+        var outputs = new float[data.BatchSize * model.OutputSize];
+        foreach (int n in data.Batches(null, _host.CheckAlive))
+        {
+            model.Predict(data.Features.AsSpan(0, n * model.InputSize), outputs.AsSpan(0, n * model.OutputSize), n);
+            for (int i = 0; i < n; i++)
+                _task.Accumulate(outputs.AsSpan(i * model.OutputSize, model.OutputSize), data.Labels[i], ref sums);
+        }
+        return sums.ToMetrics(_task.HasAccuracy);
+    }
+
+    /// <summary>Copies the reader's batch into the reused input (and label) tensors; returns views of the first n rows.</summary>
+    private unsafe (Tensor X, Tensor? Y) Load(BatchReader data, int n, Tensor input, Tensor? labels)
+    {
+        data.Features.AsSpan(0, n * _shape.Size).CopyTo(new Span<float>(TensorMemory.Pointer(input), n * _shape.Size));
+        var rows = input.narrow(0, 0, n);
+        var x = _options.Network.ReadsImages ? rows.view(n, _shape.Channels, _shape.Height, _shape.Width) : rows;
+        if (labels is null)
+            return (x, null);
+        data.Labels.AsSpan(0, n).CopyTo(new Span<float>(TensorMemory.Pointer(labels), n));
+        return (x, labels.narrow(0, 0, n));
+    }
+
+    private unsafe void Accumulate(Tensor outputs, BatchReader data, int n, ref MetricsAccumulator sums)
+    {
+        int width = _task.OutputCount;
+        using var values = outputs.detach().contiguous();
+        var all = new ReadOnlySpan<float>(TensorMemory.Pointer(values), n * width);
+        for (int i = 0; i < n; i++)
+            _task.Accumulate(all.Slice(i * width, width), data.Labels[i], ref sums);
+    }
+}
