@@ -70,6 +70,7 @@ internal sealed class QatTrainingSession
                 var phase = epoch < _options.NumberOfFloatEpochs ? QatTrainingPhase.Float : QatTrainingPhase.QuantizationAware;
                 if (epoch == _options.NumberOfFloatEpochs && epoch > 0)
                 {
+                    model.train(); // the validation pass left it in eval mode
                     model = PrepareQat(model, qconfig);
                     optimizer.Dispose();
                     optimizer = CreateOptimizer(model);
