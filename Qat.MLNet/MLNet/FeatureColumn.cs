@@ -60,6 +60,6 @@ internal static class FeatureColumn
 
     /// <summary>The message for a non-finite feature value.</summary>
     public static InvalidOperationException NonFinite(string column, long row, int slot, float value) =>
-        new($"Row {row}: feature column '{column}' has {value} in slot {slot}. Features must be finite numbers: " +
+        new($"Row {row}: feature column '{column}' has {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in slot {slot}. Features must be finite numbers: " +
             "replace missing values first (mlContext.Transforms.ReplaceMissingValues) or filter the rows out (FilterRowsByMissingValues).");
 }

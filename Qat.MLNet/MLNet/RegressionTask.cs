@@ -42,7 +42,7 @@ internal sealed class RegressionTask : QatTask
             getter(ref value);
             if (!float.IsFinite(value))
                 throw new InvalidOperationException(
-                    $"Row {row.Position}: label column '{name}' is {value}. Regression labels must be finite: filter such rows out (FilterRowsByMissingValues) first.");
+                    $"Row {row.Position}: label column '{name}' is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}. Regression labels must be finite: filter such rows out (FilterRowsByMissingValues) first.");
             return value;
         };
     }

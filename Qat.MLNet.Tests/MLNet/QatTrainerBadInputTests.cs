@@ -1,0 +1,214 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+
+namespace Qat.MLNet.Tests.MLNet;
+
+[TestClass]
+[DoNotParallelize]
+public sealed class QatTrainerBadInputTests
+{
+    private static readonly MLContext Ml = new(seed: 1);
+
+    private sealed class DoubleRow
+    {
+        [VectorType(SyntheticData.FeatureCount)] public double[] Features { get; set; } = Array.Empty<double>();
+        public bool Label { get; set; }
+    }
+
+    private sealed class VariableRow
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+        public bool Label { get; set; }
+    }
+
+    private sealed class WideRow
+    {
+        [VectorType(SyntheticData.FeatureCount + 1)] public float[] Features { get; set; } = Array.Empty<float>();
+        public bool Label { get; set; }
+    }
+
+    private static QatBinaryTrainer Binary(Action<QatBinaryTrainer.Options>? configure = null)
+    {
+        var options = new QatBinaryTrainer.Options { Network = QatNetwork.Mlp(4), NumberOfFloatEpochs = 0, NumberOfEpochs = 1, Seed = 1 };
+        configure?.Invoke(options);
+        return Ml.BinaryClassification.Trainers.Qat(options);
+    }
+
+    private static QatBinaryTransformer TrainedBinary() => Binary().Fit(Ml.Data.LoadFromEnumerable(SyntheticData.Binary(100, seed: 1)));
+
+    private static void Throws<TException>(Action action, params string[] fragments) where TException : Exception
+    {
+        var e = Assert.Throws<TException>(action);
+        foreach (string fragment in fragments)
+            StringAssert.Contains(e.Message, fragment);
+    }
+
+    [TestMethod]
+    public void Fit_MissingColumns_NameThemAndListWhatIsThere()
+    {
+        var data = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(10, seed: 1));
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.FeatureColumnName = "Pixels").Fit(data), "Feature column 'Pixels' not found", "Features (Vector<Single, 8>)");
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.LabelColumnName = "Target").Fit(data), "Label column 'Target' not found");
+    }
+
+    [TestMethod]
+    public void Fit_WrongFeatureTypes_SayWhatWasExpected()
+    {
+        Throws<ArgumentOutOfRangeException>(() => Binary().Fit(Ml.Data.LoadFromEnumerable(new[] { new DoubleRow { Features = new double[8] } })),
+            "feature column 'Features'", "expected Vector<Single>", "Vector<Double, 8>");
+        Throws<ArgumentOutOfRangeException>(() => Binary().Fit(Ml.Data.LoadFromEnumerable(new[] { new VariableRow { Features = new float[8] } })),
+            "vector of known size", "variable size");
+    }
+
+    [TestMethod]
+    public void Fit_WrongLabelTypes_SayHowToFixThem()
+    {
+        var blobs = Ml.Data.LoadFromEnumerable(SyntheticData.Blobs(30, seed: 1));
+        Throws<ArgumentOutOfRangeException>(() => Ml.MulticlassClassification.Trainers.Qat().Fit(blobs), "label column 'Label'", "expected Key", "String", "MapValueToKey");
+        var floats = Ml.Data.LoadFromEnumerable(SyntheticData.Regression(30, seed: 1));
+        Throws<ArgumentOutOfRangeException>(() => Binary().Fit(floats), "expected Boolean", "Single");
+        var bools = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(30, seed: 1));
+        Throws<ArgumentOutOfRangeException>(() => Ml.Regression.Trainers.Qat().Fit(bools), "expected Single", "Boolean");
+    }
+
+    [TestMethod]
+    public void Fit_OneClassOnly_IsRefused()
+    {
+        var rows = SyntheticData.Blobs(30, seed: 1).Select(r => new BlobRow { Features = r.Features, Label = "circle" }).ToList();
+        var keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ml.Data.LoadFromEnumerable(rows)).Transform(Ml.Data.LoadFromEnumerable(rows));
+        Throws<ArgumentOutOfRangeException>(() => Ml.MulticlassClassification.Trainers.Qat().Fit(keyed), "1 possible value", "at least two classes");
+
+        var twoKeys = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ml.Data.LoadFromEnumerable(SyntheticData.Blobs(30, seed: 1)))
+            .Transform(Ml.Data.LoadFromEnumerable(rows));
+        Throws<InvalidOperationException>(() => Ml.MulticlassClassification.Trainers.Qat().Fit(twoKeys), "only one class", "'circle'", "30 rows");
+
+        var allTrue = SyntheticData.Binary(30, seed: 1).Select(r => new BinaryRow { Features = r.Features, Label = true });
+        Throws<InvalidOperationException>(() => Binary().Fit(Ml.Data.LoadFromEnumerable(allTrue)), "= true", "both classes");
+    }
+
+    [TestMethod]
+    public void Fit_EmptyData_IsRefused() =>
+        Throws<InvalidOperationException>(() => Binary().Fit(Ml.Data.LoadFromEnumerable(new List<BinaryRow>())), "no rows");
+
+    [TestMethod]
+    public void Fit_NonFiniteFeatureOrLabel_NamesTheRowAndSlot()
+    {
+        var rows = SyntheticData.Binary(50, seed: 1);
+        rows[37].Features[5] = float.NaN;
+        Throws<InvalidOperationException>(() => Binary().Fit(Ml.Data.LoadFromEnumerable(rows)), "Row 37", "'Features'", "NaN", "slot 5", "ReplaceMissingValues");
+        rows[37].Features[5] = 0;
+        rows[12].Features[0] = float.PositiveInfinity;
+        Throws<InvalidOperationException>(() => Binary().Fit(Ml.Data.LoadFromEnumerable(rows)), "Row 12", "slot 0");
+
+        var regression = SyntheticData.Regression(20, seed: 1);
+        regression[3].Label = float.NaN;
+        Throws<InvalidOperationException>(() => Ml.Regression.Trainers.Qat().Fit(Ml.Data.LoadFromEnumerable(regression)), "Row 3", "label column 'Label'", "NaN");
+    }
+
+    [TestMethod]
+    public void Fit_UnknownKeyLabel_NamesTheRow()
+    {
+        var train = SyntheticData.Blobs(30, seed: 1);
+        var keys = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ml.Data.LoadFromEnumerable(train));
+        var rows = SyntheticData.Blobs(30, seed: 2);
+        rows[4].Label = "hexagon";
+        Throws<InvalidOperationException>(() => Ml.MulticlassClassification.Trainers.Qat().Fit(keys.Transform(Ml.Data.LoadFromEnumerable(rows))), "Row 4", "missing (key 0");
+    }
+
+    [TestMethod]
+    public void Fit_ValidationSetOfAnotherShape_IsRefused()
+    {
+        var data = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(30, seed: 1));
+        var wide = Ml.Data.LoadFromEnumerable(new[] { new WideRow { Features = new float[9] } });
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.ValidationSet = wide).Fit(data), "validation set", "9", "8");
+    }
+
+    [TestMethod]
+    public void Fit_UnsupportedLayers_AreRefusedBeforeTraining()
+    {
+        var data = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(30, seed: 1));
+        var sigmoid = QatNetwork.Custom((i, o) => torch.nn.Sequential(("fc", torch.nn.Linear(i, o)), ("act", torch.nn.Sigmoid())), description: "sigmoid net");
+        Throws<NotSupportedException>(() => Binary(o => o.Network = sigmoid).Fit(data), "net.act", "Sigmoid", "sigmoid net", "Supported:");
+        var looseBn = QatNetwork.Custom((i, o) => torch.nn.Sequential(("fc", torch.nn.Linear(i, o)), ("bn", torch.nn.BatchNorm2d(o))));
+        Throws<NotSupportedException>(() => Binary(o => o.Network = looseBn).Fit(data), "net.bn", "does not directly follow a Conv2d");
+        var cnnTooBig = QatNetwork.Cnn(new Qat.MLNet.Inference.ActivationShape(1, 4, 4));
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.Network = cnnTooBig).Fit(data), "[1, 4, 4] = 16 values", "holds 8");
+    }
+
+    [TestMethod]
+    public void Options_InvalidValues_AreRefusedWhenTheTrainerIsCreated()
+    {
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.BatchSize = 0), "BatchSize (0) must be positive");
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.LearningRate = -1), "LearningRate (-1)");
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.NumberOfEpochs = 0), "NumberOfEpochs (0)", "at least one QAT epoch");
+        Throws<ArgumentOutOfRangeException>(() => Binary(o => o.FreezeObserversAfterEpoch = 0), "before they have seen any data");
+        Throws<ArgumentException>(() => Binary(o => o.Momentum = 0.5), "Momentum (0.5) only applies to SGD");
+        Throws<ArgumentException>(() => Binary(o => o.FeatureColumnName = "Label"), "must differ");
+        Throws<ArgumentOutOfRangeException>(() => QatNetwork.Mlp(16, 0), "hiddenSizes[1] (0) must be positive");
+    }
+
+    [TestMethod]
+    public void Transform_WrongSizeOrNonFiniteFeatures_AreRefusedWithTheRow()
+    {
+        var model = TrainedBinary();
+        var wide = Ml.Data.LoadFromEnumerable(new[] { new WideRow { Features = new float[9] } });
+        Throws<ArgumentOutOfRangeException>(() => model.Transform(wide), "trained on Vector<Single, 8>", "Vector<Single, 9>");
+        Throws<ArgumentOutOfRangeException>(() => model.GetOutputSchema(wide.Schema), "trained on Vector<Single, 8>");
+
+        var rows = SyntheticData.Binary(5, seed: 1);
+        rows[2].Features[1] = float.NegativeInfinity;
+        var scored = model.Transform(Ml.Data.LoadFromEnumerable(rows));
+        Throws<InvalidOperationException>(() => scored.GetColumn<float>("Score").ToArray(), "Row 2", "slot 1", "-Infinity");
+        var engine = Ml.Model.CreatePredictionEngine<BinaryRow, BinaryPrediction>(model);
+        Throws<InvalidOperationException>(() => engine.Predict(rows[2]), "slot 1");
+    }
+
+    [TestMethod]
+    public void Fit_LeavesTheCallersOptionsAndModuleUntouched()
+    {
+        var shared = torch.nn.Sequential(("fc", torch.nn.Linear(SyntheticData.FeatureCount, 1)));
+        var before = shared.parameters().Select(p => p.data<float>().ToArray()).ToArray();
+        var options = new QatBinaryTrainer.Options { Network = QatNetwork.Custom((_, _) => shared), NumberOfFloatEpochs = 1, NumberOfEpochs = 1 };
+        var trainer = Ml.BinaryClassification.Trainers.Qat(options);
+        options.BatchSize = -5; // changed after the trainer was made: the trainer keeps its copy
+
+        trainer.Fit(Ml.Data.LoadFromEnumerable(SyntheticData.Binary(64, seed: 1)));
+
+        Assert.IsNull(options.Seed);
+        Assert.IsInstanceOfType<TorchSharp.Modules.Linear>(shared.named_children().Single().module);
+        var after = shared.parameters().Select(p => p.data<float>().ToArray()).ToArray();
+        for (int i = 0; i < before.Length; i++)
+            CollectionAssert.AreEqual(before[i], after[i], "the caller's module was trained in place");
+    }
+
+    [TestMethod]
+    public void Load_CorruptModelFile_FailsWithAClearError()
+    {
+        var model = TrainedBinary();
+        string dir = QatMulticlassTrainerTests.TempDirectory();
+        string path = Path.Combine(dir, "model.zip");
+        Ml.Model.Save(model, null, path);
+        string corrupt = Path.Combine(dir, "corrupt.zip");
+        File.Copy(path, corrupt);
+        using (var zip = System.IO.Compression.ZipFile.Open(corrupt, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var entry = zip.Entries.Single(e => e.FullName.EndsWith("QuantizedModel.bin", StringComparison.Ordinal));
+            byte[] bytes;
+            using (var s = entry.Open()) { using var m = new MemoryStream(); s.CopyTo(m); bytes = m.ToArray(); }
+            bytes[^10] ^= 0xFF;
+            entry.Delete();
+            using var w = zip.CreateEntry(entry.FullName).Open();
+            w.Write(bytes);
+        }
+
+        var e = Assert.Throws<Exception>(() => Ml.Model.Load(corrupt, out _));
+        var inner = e;
+        while (inner is not InvalidDataException && inner.InnerException is { } next)
+            inner = next;
+        Assert.IsInstanceOfType<InvalidDataException>(inner, e.ToString());
+        Assert.Contains("checksum does not match", inner.Message);
+        Assert.IsTrue(File.Exists(path));
+        Assert.IsNotNull(Ml.Model.Load(path, out _));
+    }
+}
