@@ -12,6 +12,7 @@ public sealed class QuantizedModel
 {
     private readonly int _maxActivation;
     private readonly int _maxScratch;
+    private readonly QuantizedLayer[] _layers;
 
     /// <summary>Assembles a model and checks that the layers' shapes chain.</summary>
     /// <param name="inputShape">Per-sample input shape.</param>
@@ -40,7 +41,8 @@ public sealed class QuantizedModel
         OutputShape = shape;
         Input = input;
         Output = output;
-        Layers = layers.ToArray();
+        _layers = layers.ToArray();
+        Layers = _layers;
         _maxActivation = maxActivation;
         _maxScratch = maxScratch;
     }
@@ -99,7 +101,8 @@ public sealed class QuantizedModel
             Input.Quantize(input, a);
             var current = a;
             var next = b;
-            foreach (var layer in Layers)
+            // The array, not the IReadOnlyList: no enumerator allocation per call.
+            foreach (var layer in _layers)
             {
                 layer.Run(current, next, batchSize, scratch);
                 (current, next) = (next, current);

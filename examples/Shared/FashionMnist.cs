@@ -41,6 +41,26 @@ public static class FashionMnist
         return (x, y);
     }
 
+    /// <summary>The class names of labels 0..9.</summary>
+    public static readonly string[] ClassNames =
+        { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
+
+    /// <summary>Whether the full data set (60k training images) is installed in <see cref="DefaultDirectory"/>.</summary>
+    public static bool FullSetInstalled() => File.Exists(Path.Combine(DefaultDirectory, "train-images-idx3-ubyte.gz"));
+
+    /// <summary>Raw pixels (row-major, 784 bytes per image) and labels (0..9), without TorchSharp.</summary>
+    /// <param name="directory">The folder with the .gz files.</param>
+    /// <param name="train">The 60k training set (true) or the 10k test set.</param>
+    public static (byte[] Pixels, byte[] Labels) LoadRaw(string directory, bool train)
+    {
+        string prefix = train ? "train" : "t10k";
+        var images = ReadIdx(Path.Combine(directory, $"{prefix}-images-idx3-ubyte.gz"), 2051, out int rows, out _);
+        var labels = ReadIdx(Path.Combine(directory, $"{prefix}-labels-idx1-ubyte.gz"), 2049, out int labelRows, out _);
+        if (rows != labelRows)
+            throw new InvalidDataException($"{rows} images but {labelRows} labels in {directory}.");
+        return (images, labels);
+    }
+
     private static byte[] ReadIdx(string path, int expectedMagic, out int rows, out int width)
     {
         if (!File.Exists(path))
