@@ -224,6 +224,34 @@ public sealed class QatMulticlassTrainerTests
         }
     }
 
+    [TestMethod]
+    public void Fit_QnnpackBackendAndNumericLabels_KeepTheLabelValuesThroughSaveAndLoad()
+    {
+        var ml = new MLContext(seed: 6);
+        var rows = SyntheticData.Blobs(300, seed: 6).Select(r => new NumericLabelRow { Features = r.Features, Label = 10f * Array.IndexOf(SyntheticData.ClassNames, r.Label) }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options
+            {
+                Network = QatNetwork.Mlp(16), Backend = Qat.MLNet.Quantization.QuantBackend.Qnnpack, LearningRate = 0.01, Seed = 6,
+            }))
+            .Fit(data);
+        Assert.AreEqual("qnnpack", model.LastTransformer.TrainingReport!.QConfig);
+        Assert.IsGreaterThan(0.9, model.LastTransformer.TrainingReport.Int8.Accuracy!.Value);
+
+        string path = Path.Combine(TempDirectory(), "numeric.zip");
+        ml.Model.Save(model, data.Schema, path);
+        var loaded = new MLContext().Model.Load(path, out _);
+        foreach (var transformer in new ITransformer[] { model, loaded })
+        {
+            var scored = transformer.Transform(data);
+            var values = ml.Transforms.Conversion.MapKeyToValue("PredictedValue", "PredictedLabel").Fit(scored).Transform(scored)
+                .GetColumn<float>("PredictedValue").ToArray();
+            Assert.IsGreaterThan(0.9, values.Zip(rows, (p, r) => p == r.Label ? 1.0 : 0.0).Average());
+        }
+        CollectionAssert.AreEqual(Scores(model.Transform(data)), Scores(loaded.Transform(data)));
+    }
+
     internal static float[] Scores(IDataView scored) =>
         scored.GetColumn<VBuffer<float>>("Score").SelectMany(v => v.DenseValues()).ToArray();
 
@@ -244,6 +272,17 @@ public sealed class QatMulticlassTrainerTests
         column.Annotations.GetValue(kind, ref value);
         return value.ToString();
     }
+}
+
+/// <summary>A blob row whose class is a number (0, 10, 20).</summary>
+public sealed class NumericLabelRow
+{
+    /// <summary>Features.</summary>
+    [VectorType(SyntheticData.FeatureCount)]
+    public float[] Features { get; set; } = Array.Empty<float>();
+
+    /// <summary>Class value.</summary>
+    public float Label { get; set; }
 }
 
 /// <summary>What a prediction engine returns for the multiclass model.</summary>
