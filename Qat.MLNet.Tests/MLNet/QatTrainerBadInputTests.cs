@@ -155,6 +155,8 @@ public sealed class QatTrainerBadInputTests
         var wide = Ml.Data.LoadFromEnumerable(new[] { new WideRow { Features = new float[9] } });
         Throws<ArgumentOutOfRangeException>(() => model.Transform(wide), "trained on Vector<Single, 8>", "Vector<Single, 9>");
         Throws<ArgumentOutOfRangeException>(() => model.GetOutputSchema(wide.Schema), "trained on Vector<Single, 8>");
+        var noFeatures = Ml.Data.LoadFromEnumerable(new[] { new { Pixels = 1f } });
+        Throws<ArgumentOutOfRangeException>(() => model.Transform(noFeatures), "Feature column 'Features' not found", "Pixels (Single)");
 
         var rows = SyntheticData.Binary(5, seed: 1);
         rows[2].Features[1] = float.NegativeInfinity;
@@ -180,6 +182,23 @@ public sealed class QatTrainerBadInputTests
         var after = shared.parameters().Select(p => p.data<float>().ToArray()).ToArray();
         for (int i = 0; i < before.Length; i++)
             CollectionAssert.AreEqual(before[i], after[i], "the caller's module was trained in place");
+    }
+
+    [TestMethod]
+    public void Fit_ReleasesEveryTensorItMade()
+    {
+        var data = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(100, seed: 1));
+        var options = new QatBinaryTrainer.Options { Network = QatNetwork.Mlp(4), NumberOfFloatEpochs = 1, NumberOfEpochs = 2, Optimizer = QatOptimizer.Sgd, Seed = 1 };
+        Ml.BinaryClassification.Trainers.Qat(options).Fit(data); // warm-up: one-time TorchSharp allocations
+        DisposeScopeManager.Statistics.Reset();
+
+        Ml.BinaryClassification.Trainers.Qat(options).Fit(data);
+        options.Optimizer = QatOptimizer.Adam;
+        options.Momentum = QatDefaults.Momentum;
+        Ml.BinaryClassification.Trainers.Qat(options).Fit(data);
+
+        var st = DisposeScopeManager.Statistics;
+        Assert.AreEqual(0, st.ThreadTotalLiveCount, $"tensors left alive by Fit: created outside {st.CreatedOutsideScopeCount} disposed outside {st.DisposedOutsideScopeCount} created in {st.CreatedInScopeCount} disposed in {st.DisposedInScopeCount} attached {st.AttachedToScopeCount} detached {st.DetachedFromScopeCount}");
     }
 
     [TestMethod]

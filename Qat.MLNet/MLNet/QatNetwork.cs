@@ -18,12 +18,14 @@ public sealed class QatNetwork
 {
     private readonly Func<ActivationShape, int, nn.Module<Tensor, Tensor>> _build;
     private readonly ActivationShape? _inputShape;
+    private readonly bool _builtIn;
 
-    private QatNetwork(string description, ActivationShape? inputShape, Func<ActivationShape, int, nn.Module<Tensor, Tensor>> build)
+    private QatNetwork(string description, ActivationShape? inputShape, Func<ActivationShape, int, nn.Module<Tensor, Tensor>> build, bool builtIn)
     {
         Description = description;
         _inputShape = inputShape;
         _build = build;
+        _builtIn = builtIn;
     }
 
     /// <summary>A short description for logs and reports, e.g. "MLP 784-128-64-10".</summary>
@@ -53,7 +55,7 @@ public sealed class QatNetwork
             }
             layers.Add(($"fc{sizes.Length + 1}", nn.Linear(width, outputs)));
             return nn.Sequential(layers);
-        });
+        }, builtIn: true);
     }
 
     /// <summary>
@@ -95,7 +97,7 @@ public sealed class QatNetwork
             layers.Add(("relu_fc1", nn.ReLU()));
             layers.Add(("fc2", nn.Linear(hiddenSize, outputs)));
             return nn.Sequential(layers);
-        });
+        }, builtIn: true);
     }
 
     /// <summary>
@@ -112,7 +114,8 @@ public sealed class QatNetwork
         ArgumentNullException.ThrowIfNull(build);
         ArgumentNullException.ThrowIfNull(description);
         return new QatNetwork(description, inputShape, (input, outputs) =>
-            build(input.Size, outputs) ?? throw new InvalidOperationException("The network builder returned null; it must return a new TorchSharp module."));
+            build(input.Size, outputs) ?? throw new InvalidOperationException("The network builder returned null; it must return a new TorchSharp module."),
+            builtIn: false);
     }
 
     /// <summary>Whether each feature vector is reshaped to (channels, height, width) before the network sees it.</summary>
@@ -131,17 +134,19 @@ public sealed class QatNetwork
     }
 
     /// <summary>
-    /// Builds the float network between a QuantStub and a DeQuantStub, as a deep copy that the trainer owns (so a builder
-    /// that hands out the same module twice is not changed), and checks that every layer can be converted to int8.
+    /// Builds the float network between a QuantStub and a DeQuantStub and checks that every layer can be converted to
+    /// int8. The result belongs to the trainer (which disposes it): a custom builder's module is deep-copied, so a builder
+    /// that hands out a module the caller keeps never sees it trained or disposed.
     /// </summary>
     internal Sequential Build(ActivationShape input, int outputs)
     {
-        var user = _build(input, outputs);
-        NetworkCheck.EnsureConvertible(user, Description);
-        // Not disposed: disposing the wrapper would dispose the caller's module with it.
-        var wrapped = nn.Sequential(("quant", new QuantStub()), ("net", user), ("dequant", new DeQuantStub()));
-        var owned = (Sequential)ModuleCloner.Clone(wrapped);
-        return owned;
+        var network = _build(input, outputs);
+        NetworkCheck.EnsureConvertible(network, Description);
+        if (_builtIn)
+            return nn.Sequential(("quant", new QuantStub()), ("net", network), ("dequant", new DeQuantStub()));
+        // The wrapper is not disposed: that would dispose the caller's module with it.
+        var wrapped = nn.Sequential(("quant", new QuantStub()), ("net", network), ("dequant", new DeQuantStub()));
+        return (Sequential)ModuleCloner.Clone(wrapped);
     }
 
     /// <inheritdoc />
