@@ -37,6 +37,10 @@ internal static class NetworkCheck
                         throw new NotSupportedException(
                             $"Layer '{childPath}' of '{description}' is a BatchNorm2d that does not directly follow a Conv2d with {bn.num_features} output channels " +
                             "in the same Sequential: the int8 engine only runs batch norm folded into the convolution before it.");
+                    if (child is BatchNorm2d { momentum: null } || child is BatchNorm2d { track_running_stats: false })
+                        throw new NotSupportedException(
+                            $"Layer '{childPath}' of '{description}' is a BatchNorm2d without a momentum or without running statistics: " +
+                            "the trainer needs running statistics updated with a fixed momentum (the default, 0.1) to fold them into the int8 convolution.");
                     weighted += Visit(child, childPath, description);
                     previous = child;
                 }

@@ -5,6 +5,7 @@ using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Internal;
 using Qat.MLNet.Modules;
+using Qat.MLNet.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -56,8 +57,9 @@ internal sealed class QatTrainingSession
 
         using var scope = NewDisposeScope();
         nn.Module<Tensor, Tensor> model = _options.Network.Build(_shape, _task.OutputCount);
+        DropBatchCounters(model);
         model.train();
-        optim.Optimizer? optimizer = null;
+        ParameterUpdater? optimizer = null;
         var input = zeros(_options.BatchSize, _shape.Size);
         var labels = zeros(_options.BatchSize);
         try
@@ -84,8 +86,7 @@ internal sealed class QatTrainingSession
                     Quantizer.FreezeBatchNormStats(model);
 
                 double learningRate = _options.LearningRateAt(epoch, totalEpochs);
-                foreach (var group in optimizer.ParamGroups)
-                    group.LearningRate = learningRate;
+                optimizer.LearningRate = learningRate;
 
                 var started = Stopwatch.StartNew();
                 var training = TrainEpoch(model, optimizer, input, labels, _options.Shuffle ? new Random(random.Next()) : null);
@@ -139,13 +140,31 @@ internal sealed class QatTrainingSession
     private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, Quantization.QConfig qconfig) =>
         Quantizer.PrepareQat(Quantizer.FuseModules(model, inplace: true), qconfig, inplace: true);
 
-    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> model) => _options.Optimizer switch
+    // Our own SGD/Adam: TorchSharp's optimizers can crash under concurrent garbage collection (see ParameterUpdater).
+    private ParameterUpdater CreateOptimizer(nn.Module<Tensor, Tensor> model) => _options.Optimizer switch
     {
-        QatOptimizer.Sgd => optim.SGD(model.parameters(), _options.LearningRate, momentum: _options.Momentum, weight_decay: _options.WeightDecay),
-        _ => optim.Adam(model.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay),
+        QatOptimizer.Sgd => new SgdUpdater(model.parameters(), _options.LearningRate, _options.Momentum, _options.WeightDecay),
+        _ => new AdamUpdater(model.parameters(), _options.LearningRate, _options.WeightDecay),
     };
 
-    private QatMetrics TrainEpoch(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor input, Tensor labels, Random? shuffle)
+    /// <summary>
+    /// Removes the batch norms' <c>num_batches_tracked</c> counters of the trainer's own network: TorchSharp's
+    /// <c>BatchNorm.forward</c> increments it with implicit Scalars that concurrent garbage collection can free mid-call
+    /// (see ParameterUpdater). With a fixed momentum (NetworkCheck requires one) the counter is not used for anything else.
+    /// </summary>
+    private static void DropBatchCounters(nn.Module<Tensor, Tensor> model)
+    {
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is BatchNorm2d { num_batches_tracked: { } counter } bn)
+            {
+                bn.num_batches_tracked = null;
+                counter.Dispose();
+            }
+        }
+    }
+
+    private QatMetrics TrainEpoch(nn.Module<Tensor, Tensor> model, ParameterUpdater optimizer, Tensor input, Tensor labels, Random? shuffle)
     {
         model.train();
         var sums = new MetricsAccumulator();
@@ -153,11 +172,11 @@ internal sealed class QatTrainingSession
         {
             using var step = NewDisposeScope();
             var (x, y) = Load(_train, n, input, labels);
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             var outputs = model.call(x);
             var loss = _task.Loss(outputs, y!);
             loss.backward();
-            optimizer.step();
+            optimizer.Step();
             Accumulate(outputs, _train, n, ref sums);
         }
         return sums.ToMetrics(_task.HasAccuracy);

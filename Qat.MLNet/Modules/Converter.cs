@@ -158,10 +158,12 @@ internal static class Converter
     {
         using var noGrad = no_grad();
         var bn = m.BatchNorm;
-        var rsqrtVar = (bn.running_var! + bn.eps).rsqrt();
+        // Explicit Scalars held by `using`: TorchSharp's implicit ones can be finalized during the native call.
+        using Scalar eps = bn.eps.ToScalar(), one = 1.ToScalar();
+        var rsqrtVar = bn.running_var!.add(eps, one).rsqrt();
         var weight = m.Weight * (bn.weight! * rsqrtVar).reshape(-1, 1, 1, 1);
         var convBias = m.Bias is null ? zeros_like(bn.running_mean!) : (Tensor)m.Bias;
-        var bias = (convBias - bn.running_mean!) * rsqrtVar * bn.weight! + bn.bias!;
+        var bias = ((convBias - bn.running_mean!) * rsqrtVar * bn.weight!).add(bn.bias!, one);
         return (weight, bias);
     }
 

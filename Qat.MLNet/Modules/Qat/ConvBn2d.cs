@@ -89,14 +89,16 @@ public class ConvBn2d : QatModule
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var runningStd = (_bn.running_var! + _bn.eps).sqrt();
+        // Explicit Scalars held by `using`: TorchSharp's implicit ones can be finalized during the native call (see ParameterUpdater).
+        using Scalar eps = _bn.eps.ToScalar(), one = 1.ToScalar();
+        var runningStd = _bn.running_var!.add(eps, one).sqrt();
         var scaleFactor = _bn.weight! / runningStd;
         var scaledWeight = WeightFakeQuant.call(Weight * scaleFactor.reshape(-1, 1, 1, 1));
         var zeroBias = zeros(Geometry.OutChannels, dtype: input.dtype);
         var conv = Geometry.Apply(input, scaledWeight, zeroBias);
         var convOrig = conv / scaleFactor.reshape(1, -1, 1, 1);
         if (Bias is not null)
-            convOrig = convOrig + Bias.reshape(1, -1, 1, 1);
+            convOrig = convOrig.add(Bias.reshape(1, -1, 1, 1), one);
         var y = _bn.call(convOrig);
         return PostProcess(Activate(y)).MoveToOuterDisposeScope();
     }
