@@ -86,8 +86,16 @@ internal sealed class BinaryTask : QatTask
         builder.AddColumn(DefaultColumnNames.PredictedLabel, BooleanDataViewType.Instance, predicted.ToAnnotations());
     }
 
-    /// <summary>The output columns as a SchemaShape (for the trainer's GetOutputSchema).</summary>
-    public IEnumerable<SchemaShape.Column> OutputShape()
+    /// <summary>Checks the label's shape (Boolean) and returns the output columns as a SchemaShape (the trainer's GetOutputSchema).</summary>
+    public static IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
+    {
+        if (label.ItemType != BooleanDataViewType.Instance || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(label.Name,
+                $"Schema mismatch for label column '{label.Name}': expected Boolean, got {label.GetTypeString()}.");
+        return OutputColumns();
+    }
+
+    private static IEnumerable<SchemaShape.Column> OutputColumns()
     {
         yield return new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false, ScoreKindsShape());
         yield return new SchemaShape.Column(DefaultColumnNames.Probability, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,

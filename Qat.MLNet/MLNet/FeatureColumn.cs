@@ -15,10 +15,13 @@ internal static class FeatureColumn
     public static DataViewSchema.Column Find(DataViewSchema schema, string name, int? expectedSize)
     {
         var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(name, $"Feature column '{name}' not found. The data has: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
+            ?? throw new ArgumentOutOfRangeException(name, $"Feature column '{name}' not found. The data has: {ListColumns(schema)}.");
         CheckType(name, column.Type, expectedSize);
         return column;
     }
+
+    /// <summary>The visible columns as "Name (Type)", for messages about a missing column.</summary>
+    public static string ListColumns(DataViewSchema schema) => string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"));
 
     /// <summary>Checks a feature column's type (see <see cref="Find"/>).</summary>
     public static void CheckType(string name, DataViewType type, int? expectedSize)

@@ -1,5 +1,5 @@
-using Microsoft.ML;
 using System.Globalization;
+using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace Qat.MLNet;
@@ -11,15 +11,29 @@ namespace Qat.MLNet;
 /// </summary>
 internal sealed class KeyValuesAnnotation
 {
-    // Type codes of the persisted form; never renumber.
-    private enum Code : byte { Text = 1, Boolean = 2, Single = 3, Double = 4, SByte = 5, Byte = 6, Int16 = 7, UInt16 = 8, Int32 = 9, UInt32 = 10, Int64 = 11, UInt64 = 12 }
+    // Item kinds by their persisted type code (the index + 1); append only, never reorder.
+    private static readonly ItemKind[] Kinds =
+    {
+        new ItemKind<ReadOnlyMemory<char>>(TextDataViewType.Instance, r => r.ReadString().AsMemory(), (w, v) => w.Write(v.ToString())),
+        new ItemKind<bool>(BooleanDataViewType.Instance, r => r.ReadBoolean(), (w, v) => w.Write(v)),
+        new ItemKind<float>(NumberDataViewType.Single, r => r.ReadSingle(), (w, v) => w.Write(v)),
+        new ItemKind<double>(NumberDataViewType.Double, r => r.ReadDouble(), (w, v) => w.Write(v)),
+        new ItemKind<sbyte>(NumberDataViewType.SByte, r => r.ReadSByte(), (w, v) => w.Write(v)),
+        new ItemKind<byte>(NumberDataViewType.Byte, r => r.ReadByte(), (w, v) => w.Write(v)),
+        new ItemKind<short>(NumberDataViewType.Int16, r => r.ReadInt16(), (w, v) => w.Write(v)),
+        new ItemKind<ushort>(NumberDataViewType.UInt16, r => r.ReadUInt16(), (w, v) => w.Write(v)),
+        new ItemKind<int>(NumberDataViewType.Int32, r => r.ReadInt32(), (w, v) => w.Write(v)),
+        new ItemKind<uint>(NumberDataViewType.UInt32, r => r.ReadUInt32(), (w, v) => w.Write(v)),
+        new ItemKind<long>(NumberDataViewType.Int64, r => r.ReadInt64(), (w, v) => w.Write(v)),
+        new ItemKind<ulong>(NumberDataViewType.UInt64, r => r.ReadUInt64(), (w, v) => w.Write(v)),
+    };
 
-    private readonly Code _code;
+    private readonly int _kind;
     private readonly Array _values;
 
-    private KeyValuesAnnotation(Code code, Array values)
+    private KeyValuesAnnotation(int kind, Array values)
     {
-        _code = code;
+        _kind = kind;
         _values = values;
     }
 
@@ -27,50 +41,20 @@ internal sealed class KeyValuesAnnotation
     public int Count => _values.Length;
 
     /// <summary>The item type of the values.</summary>
-    public PrimitiveDataViewType ItemType => TypeOf(_code);
+    public PrimitiveDataViewType ItemType => Kinds[_kind].Type;
 
     /// <summary>Reads the KeyValues annotation of <paramref name="column"/>; null when it has none or of a type not kept.</summary>
     public static KeyValuesAnnotation? From(DataViewSchema.Column column)
     {
         var annotation = column.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.KeyValues);
-        if (annotation is not { Type: VectorDataViewType { ItemType: var itemType } } || CodeOf(itemType.RawType) is not { } code)
+        if (annotation is not { Type: VectorDataViewType { ItemType: var itemType } })
             return null;
-        return code switch
-        {
-            Code.Text => Read<ReadOnlyMemory<char>>(column, code),
-            Code.Boolean => Read<bool>(column, code),
-            Code.Single => Read<float>(column, code),
-            Code.Double => Read<double>(column, code),
-            Code.SByte => Read<sbyte>(column, code),
-            Code.Byte => Read<byte>(column, code),
-            Code.Int16 => Read<short>(column, code),
-            Code.UInt16 => Read<ushort>(column, code),
-            Code.Int32 => Read<int>(column, code),
-            Code.UInt32 => Read<uint>(column, code),
-            Code.Int64 => Read<long>(column, code),
-            _ => Read<ulong>(column, code),
-        };
+        int kind = Array.FindIndex(Kinds, k => k.Type.RawType == itemType.RawType);
+        return kind < 0 ? null : new KeyValuesAnnotation(kind, Kinds[kind].Read(column));
     }
 
     /// <summary>Adds the values as the KeyValues annotation.</summary>
-    public void AddTo(DataViewSchema.Annotations.Builder builder)
-    {
-        switch (_code)
-        {
-            case Code.Text: Add<ReadOnlyMemory<char>>(builder); break;
-            case Code.Boolean: Add<bool>(builder); break;
-            case Code.Single: Add<float>(builder); break;
-            case Code.Double: Add<double>(builder); break;
-            case Code.SByte: Add<sbyte>(builder); break;
-            case Code.Byte: Add<byte>(builder); break;
-            case Code.Int16: Add<short>(builder); break;
-            case Code.UInt16: Add<ushort>(builder); break;
-            case Code.Int32: Add<int>(builder); break;
-            case Code.UInt32: Add<uint>(builder); break;
-            case Code.Int64: Add<long>(builder); break;
-            default: Add<ulong>(builder); break;
-        }
-    }
+    public void AddTo(DataViewSchema.Annotations.Builder builder) => Kinds[_kind].AddTo(builder, _values);
 
     /// <summary>The values as text, for slot names of the Score vector.</summary>
     public ReadOnlyMemory<char>[] AsText()
@@ -92,106 +76,77 @@ internal sealed class KeyValuesAnnotation
     /// <summary>Writes: type code (byte), count (int32), then each value (text as a .NET string, numbers in little endian).</summary>
     public void Save(BinaryWriter writer)
     {
-        writer.Write((byte)_code);
+        writer.Write((byte)(_kind + 1));
         writer.Write(_values.Length);
-        foreach (object? value in _values)
-        {
-            switch (value)
-            {
-                case ReadOnlyMemory<char> text: writer.Write(text.ToString()); break;
-                case bool b: writer.Write(b); break;
-                case float f: writer.Write(f); break;
-                case double d: writer.Write(d); break;
-                case sbyte sb: writer.Write(sb); break;
-                case byte by: writer.Write(by); break;
-                case short s: writer.Write(s); break;
-                case ushort us: writer.Write(us); break;
-                case int i: writer.Write(i); break;
-                case uint ui: writer.Write(ui); break;
-                case long l: writer.Write(l); break;
-                case ulong ul: writer.Write(ul); break;
-            }
-        }
+        Kinds[_kind].Save(writer, _values);
     }
 
     /// <summary>Reads what <see cref="Save"/> wrote; <paramref name="expectedCount"/> is the key cardinality saved beside it.</summary>
     /// <exception cref="InvalidDataException">An unknown type code or a count that does not match.</exception>
     public static KeyValuesAnnotation Load(BinaryReader reader, int expectedCount)
     {
-        byte raw = reader.ReadByte();
-        if (raw < (byte)Code.Text || raw > (byte)Code.UInt64)
-            throw new InvalidDataException($"The model's label names have an unknown type code {raw}: the file is corrupt or from a newer Qat.MLNet.");
-        var code = (Code)raw;
+        int kind = reader.ReadByte() - 1;
+        if (kind < 0 || kind >= Kinds.Length)
+            throw new InvalidDataException($"The model's label names have an unknown type code {kind + 1}: the file is corrupt or from a newer Qat.MLNet.");
         int count = reader.ReadInt32();
         if (count != expectedCount)
             throw new InvalidDataException($"The model stores {count} label names for {expectedCount} classes: the file is corrupt.");
-        Array values = code switch
+        return new KeyValuesAnnotation(kind, Kinds[kind].Load(reader, count));
+    }
+
+    /// <summary>How values of one item type are read from a column, annotated, saved and loaded.</summary>
+    private abstract class ItemKind
+    {
+        protected ItemKind(PrimitiveDataViewType type) => Type = type;
+
+        public PrimitiveDataViewType Type { get; }
+
+        public abstract Array Read(DataViewSchema.Column column);
+
+        public abstract void AddTo(DataViewSchema.Annotations.Builder builder, Array values);
+
+        public abstract void Save(BinaryWriter writer, Array values);
+
+        public abstract Array Load(BinaryReader reader, int count);
+    }
+
+    private sealed class ItemKind<T> : ItemKind
+    {
+        private readonly Func<BinaryReader, T> _read;
+        private readonly Action<BinaryWriter, T> _write;
+
+        public ItemKind(PrimitiveDataViewType type, Func<BinaryReader, T> read, Action<BinaryWriter, T> write) : base(type)
         {
-            Code.Text => ReadAll(count, () => reader.ReadString().AsMemory()),
-            Code.Boolean => ReadAll(count, reader.ReadBoolean),
-            Code.Single => ReadAll(count, reader.ReadSingle),
-            Code.Double => ReadAll(count, reader.ReadDouble),
-            Code.SByte => ReadAll(count, reader.ReadSByte),
-            Code.Byte => ReadAll(count, reader.ReadByte),
-            Code.Int16 => ReadAll(count, reader.ReadInt16),
-            Code.UInt16 => ReadAll(count, reader.ReadUInt16),
-            Code.Int32 => ReadAll(count, reader.ReadInt32),
-            Code.UInt32 => ReadAll(count, reader.ReadUInt32),
-            Code.Int64 => ReadAll(count, reader.ReadInt64),
-            _ => ReadAll(count, reader.ReadUInt64),
-        };
-        return new KeyValuesAnnotation(code, values);
+            _read = read;
+            _write = write;
+        }
+
+        public override Array Read(DataViewSchema.Column column)
+        {
+            var buffer = default(VBuffer<T>);
+            column.Annotations.GetValue(AnnotationUtils.Kinds.KeyValues, ref buffer);
+            return buffer.DenseValues().ToArray();
+        }
+
+        public override void AddTo(DataViewSchema.Annotations.Builder builder, Array values)
+        {
+            var typed = (T[])values;
+            ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> dst) => new VBuffer<T>(typed.Length, (T[])typed.Clone()).CopyTo(ref dst);
+            builder.Add(AnnotationUtils.Kinds.KeyValues, new VectorDataViewType(Type, typed.Length), getter);
+        }
+
+        public override void Save(BinaryWriter writer, Array values)
+        {
+            foreach (T value in (T[])values)
+                _write(writer, value);
+        }
+
+        public override Array Load(BinaryReader reader, int count)
+        {
+            var values = new T[count];
+            for (int i = 0; i < count; i++)
+                values[i] = _read(reader);
+            return values;
+        }
     }
-
-    private static T[] ReadAll<T>(int count, Func<T> read)
-    {
-        var values = new T[count];
-        for (int i = 0; i < count; i++)
-            values[i] = read();
-        return values;
-    }
-
-    private static KeyValuesAnnotation Read<T>(DataViewSchema.Column column, Code code)
-    {
-        var buffer = default(VBuffer<T>);
-        column.Annotations.GetValue(AnnotationUtils.Kinds.KeyValues, ref buffer);
-        return new KeyValuesAnnotation(code, buffer.DenseValues().ToArray());
-    }
-
-    private void Add<T>(DataViewSchema.Annotations.Builder builder)
-    {
-        var values = (T[])_values;
-        ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> dst) => new VBuffer<T>(values.Length, (T[])values.Clone()).CopyTo(ref dst);
-        builder.Add(AnnotationUtils.Kinds.KeyValues, new VectorDataViewType(ItemType, values.Length), getter);
-    }
-
-    private static Code? CodeOf(Type raw) =>
-        raw == typeof(ReadOnlyMemory<char>) ? Code.Text :
-        raw == typeof(bool) ? Code.Boolean :
-        raw == typeof(float) ? Code.Single :
-        raw == typeof(double) ? Code.Double :
-        raw == typeof(sbyte) ? Code.SByte :
-        raw == typeof(byte) ? Code.Byte :
-        raw == typeof(short) ? Code.Int16 :
-        raw == typeof(ushort) ? Code.UInt16 :
-        raw == typeof(int) ? Code.Int32 :
-        raw == typeof(uint) ? Code.UInt32 :
-        raw == typeof(long) ? Code.Int64 :
-        raw == typeof(ulong) ? Code.UInt64 : null;
-
-    private static PrimitiveDataViewType TypeOf(Code code) => code switch
-    {
-        Code.Text => TextDataViewType.Instance,
-        Code.Boolean => BooleanDataViewType.Instance,
-        Code.Single => NumberDataViewType.Single,
-        Code.Double => NumberDataViewType.Double,
-        Code.SByte => NumberDataViewType.SByte,
-        Code.Byte => NumberDataViewType.Byte,
-        Code.Int16 => NumberDataViewType.Int16,
-        Code.UInt16 => NumberDataViewType.UInt16,
-        Code.Int32 => NumberDataViewType.Int32,
-        Code.UInt32 => NumberDataViewType.UInt32,
-        Code.Int64 => NumberDataViewType.Int64,
-        _ => NumberDataViewType.UInt64,
-    };
 }

@@ -135,6 +135,21 @@ internal sealed class MulticlassTask : QatTask
         builder.AddColumn(DefaultColumnNames.PredictedLabel, new KeyDataViewType(typeof(uint), _classes), predicted.ToAnnotations());
     }
 
+    /// <summary>Checks the label's shape (a key) and returns the output columns as a SchemaShape (the trainer's GetOutputSchema).</summary>
+    public static IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
+    {
+        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(label.Name,
+                $"Schema mismatch for label column '{label.Name}': expected Key, got {label.GetTypeString()}. Add mlContext.Transforms.Conversion.MapValueToKey(\"{label.Name}\") before the trainer.");
+        var slotNames = new SchemaShape.Column(AnnotationUtils.Kinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false);
+        var keyValues = label.Annotations.TryFindColumn(AnnotationUtils.Kinds.KeyValues, out var names) ? new[] { names } : Array.Empty<SchemaShape.Column>();
+        return new[]
+        {
+            new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, ScoreKindsShape(slotNames)),
+            new SchemaShape.Column(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, ScoreKindsShape(keyValues)),
+        };
+    }
+
     public override Delegate[] CreateGetters(RowScorer scorer)
     {
         ValueGetter<VBuffer<float>> score = (ref VBuffer<float> dst) =>

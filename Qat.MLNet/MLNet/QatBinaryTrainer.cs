@@ -32,14 +32,8 @@ public sealed class QatBinaryTrainer : QatTrainerBase<QatBinaryTransformer>
         return BinaryTask.Instance;
     }
 
-    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
-    {
-        if (label.ItemType != BooleanDataViewType.Instance || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentOutOfRangeException(label.Name,
-                $"Schema mismatch for label column '{label.Name}': expected Boolean, got {label.GetTypeString()}.");
-        return BinaryTask.Instance.OutputShape();
-    }
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => BinaryTask.OutputShape(label);
 
     private protected override QatBinaryTransformer CreateTransformer(QuantizedModel model, string featureColumnName, QatTask task, QatTrainingReport report) =>
-        new(Host, model, featureColumnName, (BinaryTask)task, report);
+        new(model, featureColumnName, (BinaryTask)task, report);
 }

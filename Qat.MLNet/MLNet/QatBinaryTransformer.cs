@@ -15,8 +15,8 @@ public sealed class QatBinaryTransformer : QatTransformerBase
 {
     internal const string LoaderSignature = "QatBinaryTransformer";
 
-    internal QatBinaryTransformer(IHostEnvironment env, QuantizedModel model, string featureColumnName, BinaryTask task, QatTrainingReport? report)
-        : base(env, nameof(QatBinaryTransformer), model, featureColumnName, report)
+    internal QatBinaryTransformer(QuantizedModel model, string featureColumnName, BinaryTask task, QatTrainingReport? report)
+        : base(model, featureColumnName, report)
     {
         Task = task;
     }
@@ -37,6 +37,6 @@ public sealed class QatBinaryTransformer : QatTransformerBase
     private static QatBinaryTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), _ => BinaryTask.Instance);
-        return new QatBinaryTransformer(env, model, feature, task, report);
+        return new QatBinaryTransformer(model, feature, task, report);
     }
 }

@@ -34,30 +34,8 @@ public sealed class QatMulticlassTrainer : QatTrainerBase<QatMulticlassTransform
 
     private protected override QatTask CreateTask(DataViewSchema.Column label) => MulticlassTask.FromLabel(label);
 
-    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
-    {
-        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentOutOfRangeException(label.Name,
-                $"Schema mismatch for label column '{label.Name}': expected Key, got {label.GetTypeString()}. Add mlContext.Transforms.Conversion.MapValueToKey(\"{label.Name}\") before the trainer.");
-        bool hasNames = label.Annotations.TryFindColumn(AnnotationUtils.Kinds.KeyValues, out var names);
-        yield return new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
-            new SchemaShape(new[]
-            {
-                new SchemaShape.Column(AnnotationUtils.Kinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false),
-                new SchemaShape.Column(AnnotationUtils.Kinds.ScoreColumnKind, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
-                new SchemaShape.Column(AnnotationUtils.Kinds.ScoreValueKind, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
-            }));
-        var predictedAnnotations = new List<SchemaShape.Column>
-        {
-            new(AnnotationUtils.Kinds.ScoreColumnKind, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
-            new(AnnotationUtils.Kinds.ScoreValueKind, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
-        };
-        if (hasNames)
-            predictedAnnotations.Add(names);
-        yield return new SchemaShape.Column(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true,
-            new SchemaShape(predictedAnnotations));
-    }
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => MulticlassTask.OutputShape(label);
 
     private protected override QatMulticlassTransformer CreateTransformer(QuantizedModel model, string featureColumnName, QatTask task, QatTrainingReport report) =>
-        new(Host, model, featureColumnName, (MulticlassTask)task, report);
+        new(model, featureColumnName, (MulticlassTask)task, report);
 }

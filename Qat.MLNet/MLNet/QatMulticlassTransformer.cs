@@ -15,8 +15,8 @@ public sealed class QatMulticlassTransformer : QatTransformerBase
 {
     internal const string LoaderSignature = "QatMulticlassTransformer";
 
-    internal QatMulticlassTransformer(IHostEnvironment env, QuantizedModel model, string featureColumnName, MulticlassTask task, QatTrainingReport? report)
-        : base(env, nameof(QatMulticlassTransformer), model, featureColumnName, report)
+    internal QatMulticlassTransformer(QuantizedModel model, string featureColumnName, MulticlassTask task, QatTrainingReport? report)
+        : base(model, featureColumnName, report)
     {
         Task = task;
     }
@@ -37,6 +37,6 @@ public sealed class QatMulticlassTransformer : QatTransformerBase
     private static QatMulticlassTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), MulticlassTask.Load);
-        return new QatMulticlassTransformer(env, model, feature, task, report);
+        return new QatMulticlassTransformer(model, feature, task, report);
     }
 }

@@ -32,14 +32,8 @@ public sealed class QatRegressionTrainer : QatTrainerBase<QatRegressionTransform
         return RegressionTask.Instance;
     }
 
-    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
-    {
-        if (label.ItemType != NumberDataViewType.Single || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentOutOfRangeException(label.Name,
-                $"Schema mismatch for label column '{label.Name}': expected Single, got {label.GetTypeString()}.");
-        return RegressionTask.Instance.OutputShape();
-    }
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => RegressionTask.OutputShape(label);
 
     private protected override QatRegressionTransformer CreateTransformer(QuantizedModel model, string featureColumnName, QatTask task, QatTrainingReport report) =>
-        new(Host, model, featureColumnName, (RegressionTask)task, report);
+        new(model, featureColumnName, (RegressionTask)task, report);
 }

@@ -15,8 +15,8 @@ public sealed class QatRegressionTransformer : QatTransformerBase
 {
     internal const string LoaderSignature = "QatRegressionTransformer";
 
-    internal QatRegressionTransformer(IHostEnvironment env, QuantizedModel model, string featureColumnName, RegressionTask task, QatTrainingReport? report)
-        : base(env, nameof(QatRegressionTransformer), model, featureColumnName, report)
+    internal QatRegressionTransformer(QuantizedModel model, string featureColumnName, RegressionTask task, QatTrainingReport? report)
+        : base(model, featureColumnName, report)
     {
         Task = task;
     }
@@ -37,6 +37,6 @@ public sealed class QatRegressionTransformer : QatTransformerBase
     private static QatRegressionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), _ => RegressionTask.Instance);
-        return new QatRegressionTransformer(env, model, feature, task, report);
+        return new QatRegressionTransformer(model, feature, task, report);
     }
 }

@@ -14,17 +14,12 @@ public abstract class QatTransformerBase : ITransformer
     private const string ModelStreamName = "QuantizedModel.bin";
     private const string ReportStreamName = "TrainingReport.json";
 
-    private protected QatTransformerBase(IHostEnvironment env, string registrationName, QuantizedModel model, string featureColumnName,
-        QatTrainingReport? report)
+    private protected QatTransformerBase(QuantizedModel model, string featureColumnName, QatTrainingReport? report)
     {
-        ArgumentNullException.ThrowIfNull(env);
-        Host = env.Register(registrationName);
         Model = model;
         FeatureColumnName = featureColumnName;
         TrainingReport = report;
     }
-
-    private protected IHost Host { get; }
 
     /// <summary>The int8 model the transformer runs (Qat.MLNet's inference engine; no TorchSharp at scoring time).</summary>
     public QuantizedModel Model { get; }

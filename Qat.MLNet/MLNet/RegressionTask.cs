@@ -72,10 +72,13 @@ internal sealed class RegressionTask : QatTask
         builder.AddColumn(DefaultColumnNames.Score, NumberDataViewType.Single, score.ToAnnotations());
     }
 
-    /// <summary>The output columns as a SchemaShape (for the trainer's GetOutputSchema).</summary>
-    public IEnumerable<SchemaShape.Column> OutputShape()
+    /// <summary>Checks the label's shape (Single) and returns the output columns as a SchemaShape (the trainer's GetOutputSchema).</summary>
+    public static IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label)
     {
-        yield return new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false, ScoreKindsShape());
+        if (label.ItemType != NumberDataViewType.Single || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(label.Name,
+                $"Schema mismatch for label column '{label.Name}': expected Single, got {label.GetTypeString()}.");
+        return new[] { new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false, ScoreKindsShape()) };
     }
 
     public override Delegate[] CreateGetters(RowScorer scorer)

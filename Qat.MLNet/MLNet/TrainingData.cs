@@ -82,7 +82,7 @@ internal sealed class TrainingData
         var feature = FeatureColumn.Find(schema, options.FeatureColumnName, null);
         var label = schema.GetColumnOrNull(options.LabelColumnName)
             ?? throw new ArgumentOutOfRangeException(options.LabelColumnName,
-                $"Label column '{options.LabelColumnName}' not found in the {what}. It has: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
+                $"Label column '{options.LabelColumnName}' not found in the {what}. It has: {FeatureColumn.ListColumns(schema)}.");
         return (feature, label, ((Microsoft.ML.Data.VectorDataViewType)feature.Type).Size);
     }
 }
