@@ -9,8 +9,9 @@
 //
 // RoslynCodeTaskFactory compiles exactly one source file per inline task, so this file holds both the ELF
 // reader/patcher and, at its end, the thin MSBuild task that drives it (Qat.MLNet.NativePatch.targets).
-// The test project compiles it with QAT_MLNET_NO_MSBUILD_TASK defined and tests the patcher on real and
-// synthetic ELF files. It uses nothing beyond netstandard2.0's base class library.
+// Qat.MLNet compiles it too, with QAT_MLNET_NO_MSBUILD_TASK defined (its types are then internal and the MSBuild task
+// is left out): the run-time loader (Qat.MLNet/Native) makes the same verified edit on a private copy where a build could
+// not. The tests reach it there and test the patcher on real and synthetic ELF files. It uses nothing beyond netstandard2.0's base class library.
 #nullable enable
 using System;
 using System.Collections.Generic;
@@ -20,7 +21,12 @@ using System.Text;
 namespace Qat.MLNet.Build
 {
     /// <summary>What <see cref="ElfVersionNeedPatcher.Patch"/> did to a file.</summary>
-    public enum ElfPatchOutcome
+#if QAT_MLNET_NO_MSBUILD_TASK
+    internal
+#else
+    public
+#endif
+    enum ElfPatchOutcome
     {
         /// <summary>The version requirement was strong and has been marked weak.</summary>
         Patched,
@@ -33,7 +39,12 @@ namespace Qat.MLNet.Build
     }
 
     /// <summary>One version requirement (an <c>Elf_Vernaux</c> record) read from <c>.gnu.version_r</c>.</summary>
-    public sealed class ElfVersionRequirement
+#if QAT_MLNET_NO_MSBUILD_TASK
+    internal
+#else
+    public
+#endif
+    sealed class ElfVersionRequirement
     {
         internal ElfVersionRequirement(string file, string version, ushort flags, ushort index, long flagsOffset, uint hash)
         {
@@ -68,14 +79,24 @@ namespace Qat.MLNet.Build
     }
 
     /// <summary>Thrown when a file is not the ELF shared library the patcher expects.</summary>
-    public sealed class ElfFormatException : Exception
+#if QAT_MLNET_NO_MSBUILD_TASK
+    internal
+#else
+    public
+#endif
+    sealed class ElfFormatException : Exception
     {
         /// <summary>Creates the exception.</summary>
         public ElfFormatException(string message) : base(message) { }
     }
 
     /// <summary>Reads symbol versioning tables of ELF files and marks a version requirement weak.</summary>
-    public static class ElfVersionNeedPatcher
+#if QAT_MLNET_NO_MSBUILD_TASK
+    internal
+#else
+    public
+#endif
+    static class ElfVersionNeedPatcher
     {
         /// <summary><c>VER_FLG_WEAK</c> from elf.h.</summary>
         public const ushort VerFlagWeak = 0x2;

@@ -25,7 +25,20 @@ public sealed class FashionMnistAgreementTests
     [DataRow("cnn", QuantBackend.Fbgemm)]
     public void Int8Model_WholeTestSet_AgreesWithFakeQuantOnAtLeast999Permille(string kind, QuantBackend backend)
     {
+        int previousThreads = get_num_threads();
         set_num_threads(1);
+        try
+        {
+            AgreeOnWholeTestSet(kind, backend);
+        }
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
+    }
+
+    private static void AgreeOnWholeTestSet(string kind, QuantBackend backend)
+    {
         manual_seed(11);
         var (x, y) = LoadTestSet();
         using (x)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Tests.MLNet;
 

@@ -1,5 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Qat.MLNet.Scoring;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Tests.MLNet;
 

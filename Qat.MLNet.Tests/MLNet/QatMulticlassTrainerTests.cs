@@ -1,6 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
+using Qat.MLNet.Reports;
+using Qat.MLNet.Scoring;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Tests.MLNet;
 
@@ -115,7 +118,7 @@ public sealed class QatMulticlassTrainerTests
         var qat = chain.OfType<QatMulticlassTransformer>().Single();
         Assert.AreEqual(_model.LastTransformer.TrainingReport!.ToJson(), qat.TrainingReport!.ToJson());
         Assert.AreEqual("Features", qat.FeatureColumnName);
-        Assert.IsNotNull(schema["Features"]);
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, qat.Model.InputSize), schema["Features"].Type);
     }
 
     [TestMethod]

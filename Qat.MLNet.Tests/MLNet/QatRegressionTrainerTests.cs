@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Tests.MLNet;
 

@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
+using Qat.MLNet.Scoring;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Tests.MLNet;
 
@@ -227,7 +229,12 @@ public sealed class QatTrainerBadInputTests
             inner = next;
         Assert.IsInstanceOfType<InvalidDataException>(inner, e.ToString());
         Assert.Contains("checksum does not match", inner.Message);
+        // The intact file still loads and scores exactly as the model it was saved from.
         Assert.IsTrue(File.Exists(path));
-        Assert.IsNotNull(Ml.Model.Load(path, out _));
+        var intact = Ml.Model.Load(path, out _);
+        var rows = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(40, seed: 5));
+        CollectionAssert.AreEqual(
+            model.Transform(rows).GetColumn<float>("Score").ToArray(),
+            intact.Transform(rows).GetColumn<float>("Score").ToArray());
     }
 }

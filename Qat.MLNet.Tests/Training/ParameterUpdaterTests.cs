@@ -1,6 +1,7 @@
 using Qat.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Qat.MLNet.Optim;
 
 namespace Qat.MLNet.Tests.Training;
 

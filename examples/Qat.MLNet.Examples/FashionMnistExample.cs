@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Examples.Shared;
 using Qat.MLNet.Inference;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Examples;
 

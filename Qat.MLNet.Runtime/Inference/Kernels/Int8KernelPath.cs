@@ -1,0 +1,25 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Qat.MLNet.Inference.Kernels;
+
+/// <summary>The instruction paths of <see cref="Int8Gemm"/>; every path gives the same integers.</summary>
+public enum Int8KernelPath
+{
+    /// <summary>Plain C# loops (any CPU).</summary>
+    Scalar,
+
+    /// <summary>AVX2 without VNNI: bytes widened to int16, then <c>vpmaddwd</c> (no int16 saturation, unlike <c>vpmaddubsw</c>).</summary>
+    Avx2,
+
+    /// <summary>AVX-VNNI <c>vpdpbusd</c>: 32 uint8 x int8 products summed into 8 int32 lanes per instruction.</summary>
+    AvxVnni,
+
+    /// <summary>
+    /// AVX-512BW on 64-byte vectors: <c>vpmaddubsw</c> + <c>vpmaddwd</c> when the activations fit in 7 bits (fbgemm's
+    /// reduce_range: pair sums stay below the int16 saturation), bytes widened to int16 + <c>vpmaddwd</c> otherwise.
+    /// .NET 10 exposes no AVX-512 VNNI class, so this is the widest exact path on AVX-512 CPUs without AVX-VNNI.
+    /// </summary>
+    Avx512,
+}

@@ -1,0 +1,18 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Qat.MLNet.Reports;
+
+/// <summary>Which kind of epoch a line of the report describes.</summary>
+public enum QatTrainingPhase
+{
+    /// <summary>Float pre-training, before fake quantization was inserted.</summary>
+    Float,
+
+    /// <summary>Quantization-aware training: fake-quantized weights and activations, straight-through gradients.</summary>
+    QuantizationAware,
+}

@@ -1,0 +1,68 @@
+using System.Numerics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Qat.MLNet.Scoring;
+
+/// <summary>Checks and reads the feature column: a known-size vector of Single whose values are all finite.</summary>
+internal static class FeatureColumn
+{
+    /// <summary>The column named <paramref name="name"/> in <paramref name="schema"/>, checked to be Vector&lt;Single, size&gt;.</summary>
+    /// <param name="schema">The schema to search.</param>
+    /// <param name="name">The feature column name.</param>
+    /// <param name="expectedSize">The size the model was trained for, or null at training time (any known size).</param>
+    /// <exception cref="ArgumentOutOfRangeException">Missing column, wrong type, unknown or wrong size, as ML.NET's schema mismatch.</exception>
+    public static DataViewSchema.Column Find(DataViewSchema schema, string name, int? expectedSize)
+    {
+        var column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(name, $"Feature column '{name}' not found. The data has: {ListColumns(schema)}.");
+        CheckType(name, column.Type, expectedSize);
+        return column;
+    }
+
+    /// <summary>The visible columns as "Name (Type)", for messages about a missing column.</summary>
+    public static string ListColumns(DataViewSchema schema) => string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"));
+
+    /// <summary>Checks a feature column's type (see <see cref="Find"/>).</summary>
+    public static void CheckType(string name, DataViewType type, int? expectedSize)
+    {
+        if (type is not VectorDataViewType { ItemType: var item } vector || item != NumberDataViewType.Single)
+            throw new ArgumentOutOfRangeException(name,
+                $"Schema mismatch for feature column '{name}': expected Vector<Single>, got {type}. " +
+                "Put the features in one float vector, e.g. mlContext.Transforms.Concatenate(\"Features\", ...) and ConvertType to Single.");
+        if (!vector.IsKnownSize)
+            throw new ArgumentOutOfRangeException(name,
+                $"Schema mismatch for feature column '{name}': expected a vector of known size, got {type} (variable size). " +
+                "Give the column a fixed size (e.g. [VectorType(n)] on the input class, or a transform that produces a known size).");
+        if (expectedSize is { } size && vector.Size != size)
+            throw new ArgumentOutOfRangeException(name,
+                $"Schema mismatch for feature column '{name}': the model was trained on Vector<Single, {size}>, got {type}.");
+    }
+
+    /// <summary>Index of the first value that is NaN or infinite, or -1.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            var exponent = new Vector<uint>(0x7F800000u);
+            var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<float, Vector<float>>(values);
+            for (int v = 0; v < vectors.Length; v++)
+            {
+                // A float is NaN or infinite exactly when all its exponent bits are set.
+                if (Vector.EqualsAny(Vector.AsVectorUInt32(vectors[v]) & exponent, exponent))
+                    break;
+                i += Vector<float>.Count;
+            }
+        }
+        for (; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                return i;
+        return -1;
+    }
+
+    /// <summary>The message for a non-finite feature value.</summary>
+    public static InvalidOperationException NonFinite(string column, long row, int slot, float value) =>
+        new($"Row {row}: feature column '{column}' has {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in slot {slot}. Features must be finite numbers: " +
+            "replace missing values first (mlContext.Transforms.ReplaceMissingValues) or filter the rows out (FilterRowsByMissingValues).");
+}

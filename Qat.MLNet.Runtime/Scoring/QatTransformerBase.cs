@@ -1,0 +1,102 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
+using Qat.MLNet.Reports;
+
+namespace Qat.MLNet.Scoring;
+
+/// <summary>
+/// What the Qat transformers share: the int8 model, the feature column it reads, the training report, the lazy
+/// <see cref="Transform"/>, the row-to-row mapper behind prediction engines, and persistence in ML.NET model files.
+/// </summary>
+public abstract class QatTransformerBase : ITransformer
+{
+    private const string ModelStreamName = "QuantizedModel.bin";
+    private const string ReportStreamName = "TrainingReport.json";
+
+    private protected QatTransformerBase(QuantizedModel model, string featureColumnName, QatTrainingReport? report)
+    {
+        Model = model;
+        FeatureColumnName = featureColumnName;
+        TrainingReport = report;
+    }
+
+    /// <summary>The int8 model the transformer runs (Qat.MLNet's inference engine; no TorchSharp at scoring time).</summary>
+    public QuantizedModel Model { get; }
+
+    /// <summary>The feature column the model reads: Vector&lt;Single, <see cref="QuantizedModel.InputSize"/>&gt;.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>Per-epoch metrics, float vs fake-quant vs int8 comparison and sizes; null only for models saved without one.</summary>
+    public QatTrainingReport? TrainingReport { get; }
+
+    /// <summary>Always true: each row is scored on its own, so prediction engines work.</summary>
+    public bool IsRowToRowMapper => true;
+
+    private protected abstract ScoringTask Task { get; }
+
+    private protected abstract VersionInfo VersionInfo { get; }
+
+    /// <summary>The schema <see cref="Transform"/> produces: the input columns plus the task's score columns.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing, not Vector&lt;Single&gt; or of another size.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Bind(inputSchema).OutputSchema;
+
+    /// <summary>A mapper that scores single rows (used by <c>CreatePredictionEngine</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing, not Vector&lt;Single&gt; or of another size.</exception>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new QatRowToRowMapper(Bind(inputSchema));
+
+    /// <summary>
+    /// Scores <paramref name="input"/> lazily: nothing runs until a cursor reads the rows. A row whose features hold NaN or
+    /// infinity makes the cursor throw, naming the row and the slot.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The feature column is missing, not Vector&lt;Single&gt; or of another size.</exception>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new ScoredDataView(input, Bind(input.Schema));
+    }
+
+    private ScoringBinding Bind(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return new ScoringBinding(inputSchema, FeatureColumnName, Model, Task);
+    }
+
+    // Model file layout (inside the ML.NET zip, in this transformer's directory):
+    //   Model.key (ML.NET header, then):
+    //     string id     feature column name (ML.NET string table)
+    //     task block    multiclass: int32 class count, bool has-names, names (KeyValuesAnnotation.Save); binary/regression: nothing
+    //   QuantizedModel.bin   the int8 model in Qat.MLNet's own format (QuantizedModel.Save: magic "QATMLQM1", version,
+    //                        payload length, SHA-256, payload)
+    //   TrainingReport.json  the training report as JSON (optional)
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(VersionInfo);
+        ctx.SaveNonEmptyString(FeatureColumnName);
+        Task.Save(ctx.Writer);
+        ctx.SaveBinaryStream(ModelStreamName, writer => Model.Save(writer.BaseStream));
+        if (TrainingReport is { } report)
+            ctx.SaveTextStream(ReportStreamName, writer => writer.Write(report.ToJson()));
+    }
+
+    /// <summary>Reads what <see cref="ICanSaveModel.Save"/> wrote, after the version check.</summary>
+    private protected static (string FeatureColumnName, TTask Task, QuantizedModel Model, QatTrainingReport? Report) LoadCommon<TTask>(
+        ModelLoadContext ctx, VersionInfo versionInfo, Func<BinaryReader, TTask> loadTask) where TTask : ScoringTask
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ctx.CheckAtModel(versionInfo);
+        string feature = ctx.LoadNonEmptyString();
+        var task = loadTask(ctx.Reader);
+        QuantizedModel? model = null;
+        if (!ctx.TryLoadBinaryStream(ModelStreamName, reader => model = QuantizedModel.Load(reader.BaseStream)) || model is null)
+            throw new InvalidDataException($"The Qat transformer in this model file has no '{ModelStreamName}' entry: the file is incomplete or corrupt.");
+        if (model.OutputSize != task.OutputCount)
+            throw new InvalidDataException($"The stored int8 model has {model.OutputSize} outputs but the {task.Name} transformer needs {task.OutputCount}: the file is corrupt.");
+        QatTrainingReport? report = null;
+        ctx.TryLoadTextStream(ReportStreamName, reader => report = QatTrainingReport.FromJson(reader.ReadToEnd()));
+        return (feature, task, model, report);
+    }
+}

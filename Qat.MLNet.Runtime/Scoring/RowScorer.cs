@@ -1,0 +1,61 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Qat.MLNet.Inference;
+
+namespace Qat.MLNet.Scoring;
+
+/// <summary>
+/// Runs the int8 model on the current row of an input row or cursor, once per row however many output columns are read:
+/// reads the feature vector (dense or sparse), rejects NaN/Inf naming the row and slot, and keeps the raw outputs.
+/// One instance per row/cursor (not thread-safe, like the row it reads).
+/// </summary>
+internal sealed class RowScorer
+{
+    private readonly QuantizedModel _model;
+    private readonly DataViewRow _input;
+    private readonly string _featureName;
+    private readonly ValueGetter<VBuffer<float>> _features;
+    private readonly float[] _dense;
+    private readonly float[] _outputs;
+    private VBuffer<float> _buffer;
+    private long _scoredPosition = -1;
+    private bool _scored;
+
+    public RowScorer(QuantizedModel model, DataViewRow input, DataViewSchema.Column feature)
+    {
+        _model = model;
+        _input = input;
+        _featureName = feature.Name;
+        _features = input.GetGetter<VBuffer<float>>(feature);
+        _dense = new float[model.InputSize];
+        _outputs = new float[model.OutputSize];
+    }
+
+    /// <summary>The model's raw outputs (logits or values) for the current input row.</summary>
+    public ReadOnlySpan<float> Outputs()
+    {
+        long position = _input.Position;
+        if (_scored && position == _scoredPosition)
+            return _outputs;
+        _features(ref _buffer);
+        if (_buffer.Length != _dense.Length)
+            throw new InvalidOperationException($"Row {position}: feature column '{_featureName}' has {_buffer.Length} values; the model expects {_dense.Length}.");
+        ReadOnlySpan<float> values;
+        if (_buffer.IsDense)
+        {
+            values = _buffer.GetValues();
+        }
+        else
+        {
+            _buffer.CopyTo(_dense);
+            values = _dense;
+        }
+        int bad = FeatureColumn.IndexOfNonFinite(values);
+        if (bad >= 0)
+            throw FeatureColumn.NonFinite(_featureName, position, bad, values[bad]);
+        _model.Predict(values, _outputs, 1);
+        _scoredPosition = position;
+        _scored = true;
+        return _outputs;
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Qat.MLNet.Inference;
+
+namespace Qat.MLNet.Scoring;
+
+/// <summary>
+/// A Qat transformer bound to one input schema: the output schema (every input column, then the task's output columns,
+/// which hide input columns of the same names) and the getters that score a row with the int8 model.
+/// </summary>
+internal sealed class ScoringBinding
+{
+    private readonly QuantizedModel _model;
+    private readonly ScoringTask _task;
+
+    public ScoringBinding(DataViewSchema inputSchema, string featureColumnName, QuantizedModel model, ScoringTask task)
+    {
+        InputSchema = inputSchema;
+        Feature = FeatureColumn.Find(inputSchema, featureColumnName, model.InputSize);
+        _model = model;
+        _task = task;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        task.AddOutputColumns(builder);
+        OutputSchema = builder.ToSchema();
+    }
+
+    public DataViewSchema InputSchema { get; }
+
+    public DataViewSchema OutputSchema { get; }
+
+    /// <summary>The feature column in the input schema.</summary>
+    public DataViewSchema.Column Feature { get; }
+
+    /// <summary>Whether an output-schema index is one of the added columns (else it is the input column with the same index).</summary>
+    public bool IsOutput(int index) => index >= InputSchema.Count;
+
+    /// <summary>The input columns needed to produce <paramref name="outputColumns"/>.</summary>
+    public IEnumerable<DataViewSchema.Column> InputColumnsFor(IEnumerable<DataViewSchema.Column> outputColumns)
+    {
+        bool scoring = false;
+        var needed = new List<DataViewSchema.Column>();
+        foreach (var column in outputColumns)
+        {
+            if (IsOutput(column.Index))
+                scoring = true;
+            else
+                needed.Add(InputSchema[column.Index]);
+        }
+        if (scoring && needed.All(c => c.Index != Feature.Index))
+            needed.Add(Feature);
+        return needed;
+    }
+
+    /// <summary>Getters of the added columns for rows of <paramref name="input"/>, or null when none is active.</summary>
+    public Delegate[]? CreateGetters(DataViewRow input, IEnumerable<DataViewSchema.Column> activeOutputColumns) =>
+        activeOutputColumns.Any(c => IsOutput(c.Index)) ? _task.CreateGetters(new RowScorer(_model, input, Feature)) : null;
+}

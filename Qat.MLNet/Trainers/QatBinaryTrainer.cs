@@ -1,0 +1,42 @@
+using Qat.MLNet.Tasks;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
+using Qat.MLNet.Reports;
+using Qat.MLNet.Scoring;
+
+namespace Qat.MLNet.Trainers;
+
+/// <summary>
+/// Trains a neural network for binary classification with quantization-aware training and returns a transformer that
+/// scores it in 8-bit integers (create it with <c>mlContext.BinaryClassification.Trainers.Qat(...)</c>).
+/// </summary>
+/// <remarks>
+/// <para>The label must be Boolean; the features a known-size vector of Single, normalized as for any neural network. The
+/// network ends in one logit; training minimises log-loss (<c>binary_cross_entropy_with_logits</c>).</para>
+/// <para>The QAT recipe is the one described on <see cref="QatMulticlassTrainer"/>. Output columns, as ML.NET's binary
+/// trainers: <c>Score</c> (the logit), <c>Probability</c> (sigmoid of the score) and <c>PredictedLabel</c> (score &gt; 0).</para>
+/// </remarks>
+public sealed class QatBinaryTrainer : QatTrainerBase<QatBinaryTransformer>
+{
+    /// <summary>Options of <see cref="QatBinaryTrainer"/>.</summary>
+    public sealed class Options : QatTrainerOptions
+    {
+    }
+
+    internal QatBinaryTrainer(IHostEnvironment env, Options options) : base(env, options, nameof(QatBinaryTrainer))
+    {
+    }
+
+    private protected override TrainingTask CreateTask(DataViewSchema.Column label)
+    {
+        BinaryScoringTask.CheckLabelType(label.Name, label.Type);
+        return BinaryTrainingTask.Instance;
+    }
+
+    private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => BinaryScoringTask.OutputShape(label);
+
+    private protected override QatBinaryTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report) =>
+        new(model, featureColumnName, (BinaryScoringTask)task.Scoring, report);
+}

@@ -1,0 +1,90 @@
+using Qat.MLNet.Tasks;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
+using TorchSharp;
+using Qat.MLNet.Reports;
+using Qat.MLNet.Scoring;
+using Qat.MLNet.Training;
+
+namespace Qat.MLNet.Trainers;
+
+/// <summary>
+/// What the Qat trainers share. <see cref="Fit"/> checks the schema and scans the data once (bad rows are reported with
+/// their row number before any training), trains the network with float then fake-quantized epochs on TorchSharp, streams
+/// the data in mini-batches every epoch, converts the result to int8 and returns a transformer that scores with the int8
+/// engine. Progress goes to <c>MLContext.Log</c> once per epoch; <c>MLContext.CancelExecution()</c> stops training
+/// between mini-batches with an <see cref="OperationCanceledException"/>.
+/// </summary>
+/// <typeparam name="TTransformer">The transformer <see cref="Fit"/> returns.</typeparam>
+public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> where TTransformer : QatTransformerBase
+{
+    private readonly QatTrainerOptions _options;
+
+    private protected QatTrainerBase(IHostEnvironment env, QatTrainerOptions options, string registrationName)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        Host = env.Register(registrationName);
+        // A copy: changing the caller's options object later does not change this trainer.
+        _options = options.Copy();
+        _options.Validate();
+    }
+
+    private protected IHost Host { get; }
+
+    /// <summary>Trains on <paramref name="input"/> and returns the int8 transformer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (schema mismatch).</exception>
+    /// <exception cref="InvalidOperationException">No rows, a bad row (NaN/Inf feature, wrong vector size, missing label; the message names the row), one class only.</exception>
+    /// <exception cref="NotSupportedException">The network has a layer the int8 engine cannot run.</exception>
+    /// <exception cref="OperationCanceledException">The MLContext was cancelled.</exception>
+    public TTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var channel = Host.Start("Training");
+        var data = TrainingData.Check(Host, input, _options, CreateTask);
+        int seed = _options.Seed ?? Host.Rand.Next();
+        int previousThreads = torch.get_num_threads();
+        if (_options.NumberOfThreads is { } threads)
+            torch.set_num_threads(threads);
+        try
+        {
+            channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat {data.Task.Name}: {data.RowCount} rows x {data.FeatureCount} features, network {_options.Network}, ") +
+                FormattableString.Invariant($"{_options.NumberOfFloatEpochs} float + {_options.NumberOfEpochs} QAT epochs, batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, seed {seed}."));
+            var session = new QatTrainingSession(Host, channel, _options, data.Task, data, seed);
+            var (model, report) = session.Run();
+            return CreateTransformer(model, _options.FeatureColumnName, data.Task, report);
+        }
+        finally
+        {
+            torch.set_num_threads(previousThreads);
+        }
+    }
+
+    /// <summary>The schema the trained transformer will produce, checked from the input's shape.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out var feature))
+            throw new ArgumentOutOfRangeException(_options.FeatureColumnName, $"Feature column '{_options.FeatureColumnName}' not found.");
+        if (feature.Kind != SchemaShape.Column.VectorKind.Vector || feature.ItemType != NumberDataViewType.Single)
+            throw new ArgumentOutOfRangeException(_options.FeatureColumnName,
+                $"Schema mismatch for feature column '{_options.FeatureColumnName}': expected a known-size Vector<Single>, got {feature.GetTypeString()}.");
+        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
+            throw new ArgumentOutOfRangeException(_options.LabelColumnName, $"Label column '{_options.LabelColumnName}' not found.");
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        foreach (var column in OutputShape(label))
+            columns[column.Name] = column;
+        return new SchemaShape(columns.Values);
+    }
+
+    /// <summary>Checks the label column's type and makes the task from it.</summary>
+    private protected abstract TrainingTask CreateTask(DataViewSchema.Column label);
+
+    /// <summary>Checks the label's shape and returns the output columns.</summary>
+    private protected abstract IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label);
+
+    private protected abstract TTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report);
+}

@@ -1,0 +1,57 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Qat.MLNet.Training;
+
+/// <summary>
+/// Checks, before any training, that a float network can go through fusion, PrepareQat and Convert: Sequential chains of
+/// the layers the int8 engine runs, with every BatchNorm2d right after a Conv2d (so that fusion folds it).
+/// </summary>
+internal static class NetworkCheck
+{
+    private const string Supported =
+        "Linear, Conv2d, BatchNorm2d (right after a Conv2d), ReLU, MaxPool2d, AvgPool2d, Flatten, Dropout and Identity, in Sequential chains";
+
+    /// <exception cref="NotSupportedException">A layer the int8 engine cannot run; the message names it and its path.</exception>
+    public static void EnsureConvertible(nn.Module<Tensor, Tensor> network, string description)
+    {
+        int weighted = Visit(network, "net", description);
+        if (weighted == 0)
+            throw new NotSupportedException($"The network '{description}' has no Linear or Conv2d layer: there is nothing to train.");
+    }
+
+    private static int Visit(nn.Module module, string path, string description)
+    {
+        switch (module)
+        {
+            case Sequential when module.GetType() == typeof(Sequential):
+                int weighted = 0;
+                nn.Module? previous = null;
+                foreach (var (name, child) in module.named_children())
+                {
+                    string childPath = path + "." + name;
+                    if (child is BatchNorm2d bn && !(previous is Conv2d conv && conv.out_channels == bn.num_features))
+                        throw new NotSupportedException(
+                            $"Layer '{childPath}' of '{description}' is a BatchNorm2d that does not directly follow a Conv2d with {bn.num_features} output channels " +
+                            "in the same Sequential: the int8 engine only runs batch norm folded into the convolution before it.");
+                    if (child is BatchNorm2d { momentum: null } || child is BatchNorm2d { track_running_stats: false })
+                        throw new NotSupportedException(
+                            $"Layer '{childPath}' of '{description}' is a BatchNorm2d without a momentum or without running statistics: " +
+                            "the trainer needs running statistics updated with a fixed momentum (the default, 0.1) to fold them into the int8 convolution.");
+                    weighted += Visit(child, childPath, description);
+                    previous = child;
+                }
+                return weighted;
+            case Linear or Conv2d:
+                return 1;
+            case BatchNorm2d or ReLU or MaxPool2d or AvgPool2d or Flatten or Dropout or Identity:
+                return 0;
+            default:
+                throw new NotSupportedException(
+                    $"Layer '{path}' of '{description}' is a {module.GetType().FullName}, which the int8 engine cannot run. Supported: {Supported}.");
+        }
+    }
+}

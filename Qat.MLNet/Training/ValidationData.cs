@@ -1,0 +1,8 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Qat.MLNet.Training;
+
+/// <summary>The validation set and its columns.</summary>
+internal sealed record ValidationData(IDataView Data, DataViewSchema.Column Feature, DataViewSchema.Column Label);
