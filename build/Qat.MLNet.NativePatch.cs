@@ -101,6 +101,7 @@ namespace Qat.MLNet.Build
         /// <summary><c>VER_FLG_WEAK</c> from elf.h.</summary>
         public const ushort VerFlagWeak = 0x2;
 
+        private const uint ShtDynamic = 6;
         private const uint ShtDynsym = 11;
         private const uint ShtGnuVerdef = 0x6ffffffd;
         private const uint ShtGnuVerneed = 0x6ffffffe;
@@ -115,6 +116,11 @@ namespace Qat.MLNet.Build
         /// <exception cref="ElfFormatException">The file is not a well-formed little-endian ELF file with section headers.</exception>
         public static IReadOnlyList<string> ReadDefinedVersions(string path)
             => new ElfImage(path, System.IO.File.ReadAllBytes(path)).ReadDefinitions();
+
+        /// <summary>Lists the libraries <paramref name="path"/> needs (<c>DT_NEEDED</c> entries of <c>.dynamic</c>), in file order.</summary>
+        /// <exception cref="ElfFormatException">The file is malformed.</exception>
+        public static IReadOnlyList<string> ReadNeededLibraries(string path)
+            => new ElfImage(path, System.IO.File.ReadAllBytes(path)).ReadNeeded();
 
         /// <summary>Names the dynamic symbols of <paramref name="path"/> that are bound to the version requirement <paramref name="version"/>.</summary>
         /// <exception cref="ElfFormatException">The file is malformed.</exception>
@@ -422,6 +428,25 @@ namespace Qat.MLNet.Build
                 {
                     if ((U16(versym.Offset + 2 * i) & 0x7fff) == versionIndex)
                         result.Add(Str(dynsym.Link, U32(dynsym.Offset + i * symSize)));
+                }
+                return result;
+            }
+
+            public IReadOnlyList<string> ReadNeeded()
+            {
+                var result = new List<string>();
+                int index = FindSection(ShtDynamic, ".dynamic");
+                if (index < 0)
+                    return result;
+                var s = _sections[index];
+                int entry = _is64 ? 16 : 8;
+                for (long e = s.Offset; e + entry <= s.Offset + s.Size; e += entry)
+                {
+                    long tag = _is64 ? (long)U64(e) : U32(e);
+                    if (tag == 0 /* DT_NULL */)
+                        break;
+                    if (tag == 1 /* DT_NEEDED */)
+                        result.Add(Str(s.Link, _is64 ? (uint)U64(e + 8) : U32(e + 4)));
                 }
                 return result;
             }

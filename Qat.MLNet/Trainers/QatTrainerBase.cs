@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
+using Qat.MLNet.Native;
 using TorchSharp;
 using Qat.MLNet.Reports;
 using Qat.MLNet.Scoring;
@@ -39,9 +40,11 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
     /// <exception cref="InvalidOperationException">No rows, a bad row (NaN/Inf feature, wrong vector size, missing label; the message names the row), one class only.</exception>
     /// <exception cref="NotSupportedException">The network has a layer the int8 engine cannot run.</exception>
     /// <exception cref="OperationCanceledException">The MLContext was cancelled.</exception>
+    /// <exception cref="DllNotFoundException">TorchSharp's native library or libtorch cannot be loaded (see <see cref="LibTorchSharpLoader"/>).</exception>
     public TTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        LibTorchSharpLoader.EnsureLoaded();
         using var channel = Host.Start("Training");
         var data = TrainingData.Check(Host, input, _options, CreateTask);
         int seed = _options.Seed ?? Host.Rand.Next();
