@@ -21,7 +21,7 @@ internal static class Converter
         using var scope = NewDisposeScope();
         var leaves = new List<(string Path, nn.Module Module)>();
         Flatten(prepared, "", leaves);
-        leaves.RemoveAll(l => l.Module is Identity or Dropout);
+        leaves.RemoveAll(l => SupportedOperations.Find(l.Module)?.Role == OperationRole.Skipped);
         if (leaves.Count < 2 || leaves[0].Module is not QuantStub stub || leaves[^1].Module is not DeQuantStub)
             throw new ArgumentException(
                 "Convert needs a chain that starts with a QuantStub and ends with a DeQuantStub (Sequential(QuantStub, ..., DeQuantStub)); " +
@@ -35,40 +35,57 @@ internal static class Converter
         var layers = new List<QuantizedLayer>();
         foreach (var (path, module) in leaves.Skip(1).SkipLast(1))
         {
-            QuantizedLayer layer = module switch
-            {
-                Qat.Linear linear => ConvertLinear(path, linear, shape, current),
-                Qat.ConvBn2d convBn => ConvertConv(path, convBn, convBn.Geometry, shape, current, FoldBatchNorm(convBn), convBn is Qat.ConvBnReLU2d),
-                Qat.Conv2d conv => ConvertConv(path, conv, conv.Geometry, shape, current, (conv.Weight, conv.Bias), conv is Qat.ConvReLU2d),
-                ReLU => new QuantizedReLU(path, shape, current.ZeroPoint),
-                MaxPool2d pool => ConvertMaxPool(path, pool, shape),
-                AvgPool2d pool => ConvertAvgPool(path, pool, shape, current),
-                TorchSharp.Modules.Flatten => new QuantizedFlatten(path, shape),
-                _ => throw new NotSupportedException(Unsupported(path, module)),
-            };
-            if (layer is QuantizedLinear ql)
-                current = ql.Output;
-            else if (layer is QuantizedConv2d qc)
-                current = qc.Output;
+            var step = new ConversionInput(path, ConversionAdapters.StandIn(module), shape, current);
+            var convert = SupportedOperations.FindConversion(step.Module.GetType())?.Convert
+                ?? (SupportedOperations.Find(module) is { Role: OperationRole.Converted } operation ? operation.Convert : null)
+                ?? throw new NotSupportedException(Unsupported(path, module));
+            var layer = convert(step);
+            if (layer is QuantizedWeightedLayer weighted)
+                current = weighted.Output;
             shape = layer.OutputShape;
             layers.Add(layer);
         }
         return new QuantizedModel(inputShape ?? InferInputShape(leaves), input, layers, current);
     }
 
-    private static string Unsupported(string path, nn.Module module) => module switch
+    private static string Unsupported(string path, nn.Module module) => SupportedOperations.Find(module)?.Role switch
     {
-        TorchSharp.Modules.Linear or TorchSharp.Modules.Conv2d => $"Layer '{path}' ({module.GetType().Name}) is still float: it had no qconfig when the model was prepared. Convert needs every weighted layer quantized.",
-        BatchNorm2d => $"Layer '{path}' (BatchNorm2d) stands alone: fuse it with the convolution before it (Quantizer.FuseModules) so Convert can fold it.",
-        _ => $"Layer '{path}' ({module.GetType().FullName}) is not supported by the int8 engine; supported: QAT Linear/Conv2d (and their ReLU/BatchNorm fusions), ReLU, MaxPool2d, AvgPool2d, Flatten, Dropout, Identity.",
+        OperationRole.Weighted or OperationRole.Fused => $"Layer '{path}' ({module.GetType().Name}) is still float: it had no qconfig when the model was prepared. Convert needs every weighted layer quantized.",
+        OperationRole.BatchNorm => $"Layer '{path}' (BatchNorm2d) stands alone: fuse it with the convolution before it (Quantizer.FuseModules) so Convert can fold it.",
+        _ => $"Layer '{path}' ({module.GetType().FullName}) is not supported by the int8 engine; supported: the QAT modules of {SupportedOperations.SupportedLayersText}.",
     };
+
+    /// <summary>The int8 ReLU: a clamp at the zero point.</summary>
+    internal static QuantizedLayer ConvertReLU(ConversionInput step) => new QuantizedReLU(step.Path, step.Shape, step.Input.ZeroPoint);
+
+    /// <summary>The int8 Flatten: a change of shape only.</summary>
+    internal static QuantizedLayer ConvertFlatten(ConversionInput step) => new QuantizedFlatten(step.Path, step.Shape);
+
+    /// <summary>The int8 Linear (and LinearReLU) of a QAT Linear.</summary>
+    internal static QuantizedLayer ConvertLinear(ConversionInput step) => ConvertLinear(step.Path, (Qat.Linear)step.Module, step.Shape, step.Input);
+
+    /// <summary>The int8 convolution of a QAT Conv2d (and ConvReLU2d).</summary>
+    internal static QuantizedLayer ConvertConv(ConversionInput step)
+    {
+        var conv = (Qat.Conv2d)step.Module;
+        return ConvertConv(step.Path, conv, conv.Geometry, step.Shape, step.Input, (conv.Weight, conv.Bias), conv is Qat.ConvReLU2d);
+    }
+
+    /// <summary>The int8 convolution of a QAT ConvBn2d (and ConvBnReLU2d), batch norm folded.</summary>
+    internal static QuantizedLayer ConvertConvBn(ConversionInput step)
+    {
+        var convBn = (Qat.ConvBn2d)step.Module;
+        return ConvertConv(step.Path, convBn, convBn.Geometry, step.Shape, step.Input, FoldBatchNorm(convBn), convBn is Qat.ConvBnReLU2d);
+    }
 
     /// <summary>A pooling setting as (height, width); TorchSharp leaves unset ones null (stride = kernel, padding 0, dilation 1).</summary>
     private static (int H, int W) Pair(long[]? values, (int H, int W) fallback)
         => values is null || values.Length == 0 ? fallback : ((int)values[0], (int)values[^1]);
 
-    private static QuantizedMaxPool2d ConvertMaxPool(string path, MaxPool2d pool, ActivationShape shape)
+    /// <summary>The int8 max pooling.</summary>
+    internal static QuantizedLayer ConvertMaxPool(ConversionInput step)
     {
+        var (path, pool, shape) = (step.Path, (MaxPool2d)step.Module, step.Shape);
         var k = Pair(pool.kernel_size, (0, 0));
         var s = Pair(pool.stride, k);
         var p = Pair(pool.padding, (0, 0));
@@ -76,8 +93,10 @@ internal static class Converter
         return new QuantizedMaxPool2d(path, shape, k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W, pool.ceil_mode);
     }
 
-    private static QuantizedAvgPool2d ConvertAvgPool(string path, AvgPool2d pool, ActivationShape shape, QuantizationParameters current)
+    /// <summary>The int8 average pooling (re-quantized to the input's qparams, as PyTorch's quantized avg_pool2d).</summary>
+    internal static QuantizedLayer ConvertAvgPool(ConversionInput step)
     {
+        var (path, pool, shape, current) = (step.Path, (AvgPool2d)step.Module, step.Shape, step.Input);
         var k = Pair(pool.kernel_size, (0, 0));
         var s = Pair(pool.stride, k);
         var p = Pair(pool.padding, (0, 0));
@@ -88,15 +107,13 @@ internal static class Converter
     /// <summary>The modules in the order a chain of Sequentials runs them.</summary>
     private static void Flatten(nn.Module module, string path, List<(string, nn.Module)> leaves)
     {
-        if (module is Sequential && module is not (Intrinsic.LinearReLU or Intrinsic.ConvReLU2d or Intrinsic.ConvBn2d or Intrinsic.ConvBnReLU2d))
+        if (module is Sequential && !SupportedOperations.IsFused(module))
         {
             foreach (var (name, child) in module.named_children())
                 Flatten(child, path.Length == 0 ? name : path + "." + name, leaves);
             return;
         }
-        bool leaf = module is Qat.QatModule or QuantStub or DeQuantStub or ReLU or MaxPool2d or AvgPool2d or TorchSharp.Modules.Flatten
-            or Dropout or Identity or TorchSharp.Modules.Linear or TorchSharp.Modules.Conv2d or BatchNorm2d
-            or Intrinsic.LinearReLU or Intrinsic.ConvReLU2d or Intrinsic.ConvBn2d or Intrinsic.ConvBnReLU2d;
+        bool leaf = module is Qat.QatModule || ConversionAdapters.Has(module) || SupportedOperations.Find(module) is not null;
         if (!leaf)
             throw new NotSupportedException(
                 $"'{(path.Length == 0 ? "(root)" : path)}' ({module.GetType().FullName}) has its own forward, which Convert cannot follow: " +
@@ -106,8 +123,9 @@ internal static class Converter
 
     private static ActivationShape InferInputShape(List<(string Path, nn.Module Module)> leaves)
     {
-        foreach (var (path, module) in leaves.Skip(1))
+        foreach (var (path, leaf) in leaves.Skip(1))
         {
+            var module = ConversionAdapters.StandIn(leaf);
             if (module is Qat.Linear linear)
                 return ActivationShape.Vector((int)linear.InFeatures);
             if (module is Qat.QatModule)

@@ -16,34 +16,39 @@ internal static class ModuleCloner
     public static nn.Module<Tensor, Tensor> Clone(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
-        nn.Module<Tensor, Tensor> copy = module switch
-        {
-            Intrinsic.LinearReLU m => new Intrinsic.LinearReLU((TorchSharp.Modules.Linear)Clone(m.Linear), (ReLU)Clone(m.ReLU)),
-            Intrinsic.ConvReLU2d m => new Intrinsic.ConvReLU2d((TorchSharp.Modules.Conv2d)Clone(m.Conv), (ReLU)Clone(m.ReLU)),
-            Intrinsic.ConvBn2d m => new Intrinsic.ConvBn2d((TorchSharp.Modules.Conv2d)Clone(m.Conv), (BatchNorm2d)Clone(m.BatchNorm)),
-            Intrinsic.ConvBnReLU2d m => new Intrinsic.ConvBnReLU2d((TorchSharp.Modules.Conv2d)Clone(m.Conv), (BatchNorm2d)Clone(m.BatchNorm), (ReLU)Clone(m.ReLU)),
-            Sequential m when m.GetType() == typeof(Sequential) => nn.Sequential(m.named_children().Select(c => (c.name, Clone(c.module)))),
-            TorchSharp.Modules.Linear m => CloneLinear(m),
-            TorchSharp.Modules.Conv2d m => CloneConv(m),
-            BatchNorm2d m => CloneBatchNorm(m),
-            ReLU m => nn.ReLU(m.inplace),
-            MaxPool2d m => nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode),
-            AvgPool2d m => nn.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad, m.divisor_override),
-            Flatten m => nn.Flatten(m.start_dim, m.end_dim),
-            Dropout m => nn.Dropout(m.p, m.inplace),
-            Identity => nn.Identity(),
-            QuantStub m when m.ActivationPostProcess is null => new QuantStub(),
-            DeQuantStub => new DeQuantStub(),
-            _ => throw new NotSupportedException(
+        var copy = module.GetType() == typeof(Sequential)
+            ? nn.Sequential(module.named_children().Select(c => (c.name, Clone(c.module))))
+            : SupportedOperations.Find(module) is { } operation ? operation.Copy(module)
+            : throw new NotSupportedException(
                 $"Cannot copy a {module.GetType().FullName}: TorchSharp has no generic deep copy. Pass inplace: true to change the model itself " +
-                "(keep your own copy if you need the float model), or build the network from Sequential and the supported layers " +
-                "(Linear, Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, Flatten, Dropout, Identity, QuantStub, DeQuantStub)."),
-        };
+                $"(keep your own copy if you need the float model), or build the network from Sequential and the supported layers ({SupportedOperations.SupportedLayersText}).");
         copy.train(module.training);
         return copy;
     }
 
-    private static TorchSharp.Modules.Linear CloneLinear(TorchSharp.Modules.Linear m)
+    /// <summary>A copy of a fused float module: its parts copied, fused again.</summary>
+    public static nn.Module<Tensor, Tensor> CloneFused(nn.Module module)
+    {
+        var parts = module.named_children().Select(c => (nn.Module)Clone(c.module)).ToList();
+        return SupportedOperations.Fusions.Single(p => p.Matches(parts)).Fuse(parts);
+    }
+
+    /// <summary>A QuantStub that has not been prepared yet (a prepared one carries observer state PrepareQat must not copy).</summary>
+    public static nn.Module<Tensor, Tensor> CloneQuantStub(nn.Module module) => ((QuantStub)module).ActivationPostProcess is null
+        ? new QuantStub()
+        : throw new NotSupportedException("Cannot copy a QuantStub that was prepared already (it has an activation_post_process): prepare the float model, or pass inplace: true.");
+
+    /// <summary>A MaxPool2d with the same settings.</summary>
+    public static MaxPool2d CloneMaxPool(MaxPool2d m) => nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode);
+
+    /// <summary>An AvgPool2d with the same settings.</summary>
+    public static AvgPool2d CloneAvgPool(AvgPool2d m) => nn.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad, m.divisor_override);
+
+    /// <summary>A Flatten with the same dimensions.</summary>
+    public static Flatten CloneFlatten(Flatten m) => nn.Flatten(m.start_dim, m.end_dim);
+
+    /// <summary>A Linear with copies of the weight and bias.</summary>
+    public static TorchSharp.Modules.Linear CloneLinear(TorchSharp.Modules.Linear m)
     {
         var copy = nn.Linear(m.in_features, m.out_features, hasBias: m.bias is not null);
         CopyInto(copy.weight!, m.weight!);
@@ -52,7 +57,8 @@ internal static class ModuleCloner
         return copy;
     }
 
-    private static TorchSharp.Modules.Conv2d CloneConv(TorchSharp.Modules.Conv2d m)
+    /// <summary>A Conv2d with the same geometry and copies of the weight and bias.</summary>
+    public static TorchSharp.Modules.Conv2d CloneConv(TorchSharp.Modules.Conv2d m)
     {
         if (m.padding_type is not null || m.padding is null)
             throw new NotSupportedException($"Cannot copy a Conv2d with padding {m.padding_type}: give explicit padding sizes, or pass inplace: true.");
@@ -68,7 +74,8 @@ internal static class ModuleCloner
         return copy;
     }
 
-    private static BatchNorm2d CloneBatchNorm(BatchNorm2d m)
+    /// <summary>A BatchNorm2d with copies of its parameters and running statistics.</summary>
+    public static BatchNorm2d CloneBatchNorm(BatchNorm2d m)
     {
         var copy = nn.BatchNorm2d(m.num_features, m.eps, m.momentum ?? 0.1, m.affine, m.track_running_stats);
         if (m.weight is not null)

@@ -38,7 +38,7 @@ public static class Quantizer
         var seen = new HashSet<string>();
         foreach (var group in groupList)
         {
-            if (group is null || group.Length < 2 || group.Length > FusionPatterns.MaxLength)
+            if (group is null || group.Length < 2 || group.Length > SupportedOperations.MaxFusionLength)
                 throw new ArgumentException($"Each fusion group names 2 or 3 modules; got [{string.Join(", ", group ?? Array.Empty<string>())}].", nameof(groups));
             foreach (var path in group)
             {
@@ -55,11 +55,11 @@ public static class Quantizer
         foreach (var group in groupList)
         {
             var modules = group.Select(path => ModuleTree.Resolve(root, path)).ToList();
-            if (!FusionPatterns.Matches(modules))
+            if (!SupportedOperations.Fusions.Any(p => p.Matches(modules)))
                 throw new ArgumentException(
-                    $"Cannot fuse [{string.Join(", ", group)}] = [{string.Join(", ", modules.Select(m => m.GetType().Name))}]: the supported patterns are {FusionPatterns.Supported}. Nothing was changed.",
+                    $"Cannot fuse [{string.Join(", ", group)}] = [{string.Join(", ", modules.Select(m => m.GetType().Name))}]: the supported patterns are {SupportedOperations.FusionPatternsText}. Nothing was changed.",
                     nameof(groups));
-            var fused = FusionPatterns.TryFuse(modules)!;
+            var fused = SupportedOperations.Fusions.First(p => p.Matches(modules)).Fuse(modules);
             fused.train(modules[0].training);
             plan.Add((group[0], fused));
             plan.AddRange(group.Skip(1).Select(path => (path, (nn.Module<Tensor, Tensor>)nn.Identity())));
@@ -125,8 +125,8 @@ public static class Quantizer
 
         var root = inplace ? model : ModuleCloner.Clone(model);
         var rootQConfig = assigned.TryGetValue("", out var rootAssignment) ? rootAssignment : qconfig;
-        if (rootQConfig is not null && mapping.TryGet(root, out var rootFromFloat))
-            return Swap(root, rootFromFloat, rootQConfig);
+        if (rootQConfig is not null && mapping.TryGet(root, out var rootEntry))
+            return Swap("", root, rootEntry, rootQConfig);
         // Plan and check every swap first (FromFloat only reads the float modules), so that a failure leaves an in-place
         // model as it was; then apply.
         var plan = new List<PlannedChange>();
@@ -208,9 +208,9 @@ public static class Quantizer
         {
             string path = prefix + name;
             var qconfig = assigned.TryGetValue(path, out var own) ? own : inherited;
-            if (qconfig is not null && mapping.TryGet(child, out var fromFloat))
+            if (qconfig is not null && mapping.TryGet(child, out var entry))
             {
-                var replacement = Swap(child, fromFloat, qconfig);
+                var replacement = Swap(path, child, entry, qconfig);
                 ModuleTree.CheckReplaceable(parent, name, replacement.GetType());
                 plan.Add(new PlannedChange(parent, name, replacement, null, qconfig));
             }
@@ -226,10 +226,17 @@ public static class Quantizer
         }
     }
 
-    private static nn.Module<Tensor, Tensor> Swap(nn.Module child, Func<nn.Module, QConfig, nn.Module<Tensor, Tensor>> fromFloat, QConfig qconfig)
+    private static nn.Module<Tensor, Tensor> Swap(string path, nn.Module child, QatMappings.Entry entry, QConfig qconfig)
     {
-        var qat = fromFloat(child, qconfig);
-        if (qat is IHasActivationPostProcess observed && observed.ActivationPostProcess is null)
+        var qat = entry.FromFloat(child, qconfig);
+        ConversionAdapters.CheckConvertible(path, child, qat, entry.ConvertAs);
+        nn.Module observedModule = qat;
+        if (entry.ConvertAs is { } convertAs)
+        {
+            ConversionAdapters.Attach(qat, convertAs);
+            observedModule = ConversionAdapters.StandIn(qat); // its output is the one Convert quantizes
+        }
+        if (observedModule is IHasActivationPostProcess observed && observed.ActivationPostProcess is null)
             observed.AttachActivationPostProcess(qconfig.Activation.Create());
         qat.train(child.training);
         return qat;
@@ -251,9 +258,9 @@ public static class Quantizer
             int matched = 0;
             if (isPlainSequential)
             {
-                for (int length = Math.Min(FusionPatterns.MaxLength, children.Count - i); length >= 2 && matched == 0; length--)
+                for (int length = Math.Min(SupportedOperations.MaxFusionLength, children.Count - i); length >= 2 && matched == 0; length--)
                 {
-                    if (FusionPatterns.Matches(children.Skip(i).Take(length).Select(c => c.module).ToList()))
+                    if (SupportedOperations.Fusions.Any(p => p.Matches(children.Skip(i).Take(length).Select(c => c.module).ToList())))
                         matched = length;
                 }
             }
@@ -264,7 +271,7 @@ public static class Quantizer
             }
             else
             {
-                if (children[i].module is not (Intrinsic.LinearReLU or Intrinsic.ConvReLU2d or Intrinsic.ConvBn2d or Intrinsic.ConvBnReLU2d))
+                if (!SupportedOperations.IsFused(children[i].module))
                     CollectSequentialPatterns(children[i].module, prefix + children[i].name + ".", groups);
                 i++;
             }

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
 using TorchSharp.Modules;
+using Qat.MLNet.Modules;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Training;
@@ -12,9 +13,6 @@ namespace Qat.MLNet.Training;
 /// </summary>
 internal static class NetworkCheck
 {
-    private const string Supported =
-        "Linear, Conv2d, BatchNorm2d (right after a Conv2d), ReLU, MaxPool2d, AvgPool2d, Flatten, Dropout and Identity, in Sequential chains";
-
     /// <exception cref="NotSupportedException">A layer the int8 engine cannot run; the message names it and its path.</exception>
     public static void EnsureConvertible(nn.Module<Tensor, Tensor> network, string description)
     {
@@ -45,13 +43,16 @@ internal static class NetworkCheck
                     previous = child;
                 }
                 return weighted;
-            case Linear or Conv2d:
-                return 1;
-            case BatchNorm2d or ReLU or MaxPool2d or AvgPool2d or Flatten or Dropout or Identity:
-                return 0;
             default:
-                throw new NotSupportedException(
-                    $"Layer '{path}' of '{description}' is a {module.GetType().FullName}, which the int8 engine cannot run. Supported: {Supported}.");
+                return SupportedOperations.Find(module)?.Role switch
+                {
+                    OperationRole.Weighted or OperationRole.Fused => 1,
+                    OperationRole.BatchNorm or OperationRole.Converted or OperationRole.Skipped => 0,
+                    OperationRole.Stub => throw new NotSupportedException(
+                        $"Layer '{path}' of '{description}' is a {module.GetType().Name}: the trainer adds QuantStub and DeQuantStub itself, leave them out of the network."),
+                    _ => throw new NotSupportedException(
+                        $"Layer '{path}' of '{description}' is a {module.GetType().FullName}, which the int8 engine cannot run. Supported: {SupportedOperations.SupportedLayersText}."),
+                };
         }
     }
 }

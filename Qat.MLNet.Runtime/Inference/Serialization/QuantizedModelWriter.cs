@@ -3,19 +3,7 @@ using System.Buffers.Binary;
 namespace Qat.MLNet.Inference;
 
 /// <summary>Writes a <see cref="QuantizedModel"/> in <see cref="QuantizedModelFormat"/> version 1.</summary>
-/// <remarks>
-/// Layer fields, after kind, name and input shape:
-/// <code>
-/// Linear     in, out (int32), fusedReLU (byte), scales (int32 count + f32s), bias (int32 x out), weights (sbyte x in*out),
-///            input qparams, output qparams
-/// Conv2d     out, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups (int32), fusedReLU (byte),
-///            scales, bias (int32 x out), weights (sbyte x out*in/groups*kh*kw), input qparams, output qparams
-/// MaxPool2d  kh, kw, strideH, strideW, padH, padW, dilationH, dilationW (int32), ceilMode (byte)
-/// AvgPool2d  kh, kw, strideH, strideW, padH, padW (int32), ceilMode, countIncludePad (byte), divisor (int32, 0 = none), qparams
-/// ReLU       zero point (int32)
-/// Flatten    nothing
-/// </code>
-/// </remarks>
+/// <remarks>Each layer kind's own fields are written by its <see cref="QuantizedLayerCatalog"/> entry.</remarks>
 internal static class QuantizedModelWriter
 {
     public static void Write(QuantizedModel model, Stream stream)
@@ -43,47 +31,9 @@ internal static class QuantizedModelWriter
 
     private static void WriteLayer(BinaryWriter w, QuantizedLayer layer)
     {
-        switch (layer)
-        {
-            case QuantizedLinear l:
-                Begin(w, QuantizedModelFormat.LayerKind.Linear, l);
-                w.Write(l.InFeatures);
-                w.Write(l.OutFeatures);
-                w.Write(l.FusedReLU);
-                WriteWeighted(w, l.WeightScales, l.Bias, l.Weights, l.Input, l.Output);
-                break;
-            case QuantizedConv2d c:
-                Begin(w, QuantizedModelFormat.LayerKind.Conv2d, c);
-                foreach (int v in new[] { c.OutputShape.Channels, c.KernelHeight, c.KernelWidth, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups })
-                    w.Write(v);
-                w.Write(c.FusedReLU);
-                WriteWeighted(w, c.WeightScales, c.Bias, c.Weights, c.Input, c.Output);
-                break;
-            case QuantizedMaxPool2d p:
-                Begin(w, QuantizedModelFormat.LayerKind.MaxPool2d, p);
-                foreach (int v in new[] { p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.PadH, p.PadW, p.DilationH, p.DilationW })
-                    w.Write(v);
-                w.Write(p.CeilMode);
-                break;
-            case QuantizedAvgPool2d p:
-                Begin(w, QuantizedModelFormat.LayerKind.AvgPool2d, p);
-                foreach (int v in new[] { p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.PadH, p.PadW })
-                    w.Write(v);
-                w.Write(p.CeilMode);
-                w.Write(p.CountIncludePad);
-                w.Write(p.DivisorOverride ?? 0);
-                WriteQ(w, p.Quantization);
-                break;
-            case QuantizedReLU r:
-                Begin(w, QuantizedModelFormat.LayerKind.ReLU, r);
-                w.Write(r.ZeroPoint);
-                break;
-            case QuantizedFlatten f:
-                Begin(w, QuantizedModelFormat.LayerKind.Flatten, f);
-                break;
-            default:
-                throw new NotSupportedException($"Layer '{layer.Name}' of type {layer.GetType().Name} has no serialized form.");
-        }
+        var entry = QuantizedLayerCatalog.For(layer);
+        Begin(w, entry.Kind, layer);
+        entry.Write(w, layer);
     }
 
     private static void Begin(BinaryWriter w, QuantizedModelFormat.LayerKind kind, QuantizedLayer layer)
@@ -95,18 +45,6 @@ internal static class QuantizedModelWriter
         WriteShape(w, layer.InputShape);
     }
 
-    private static void WriteWeighted(BinaryWriter w, float[] scales, int[] bias, sbyte[] weights, QuantizationParameters input, QuantizationParameters output)
-    {
-        w.Write(scales.Length);
-        foreach (var s in scales)
-            w.Write(s);
-        foreach (var b in bias)
-            w.Write(b);
-        w.Write((ReadOnlySpan<byte>)System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
-        WriteQ(w, input);
-        WriteQ(w, output);
-    }
-
     private static void WriteShape(BinaryWriter w, ActivationShape s)
     {
         w.Write(s.Channels);
@@ -114,7 +52,8 @@ internal static class QuantizedModelWriter
         w.Write(s.Width);
     }
 
-    private static void WriteQ(BinaryWriter w, QuantizationParameters q)
+    /// <summary>Writes scale, zero point, min and max.</summary>
+    internal static void WriteQ(BinaryWriter w, QuantizationParameters q)
     {
         w.Write(q.Scale);
         w.Write(q.ZeroPoint);
