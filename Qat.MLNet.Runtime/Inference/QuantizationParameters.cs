@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Qat.MLNet.Inference.Kernels;
 
 namespace Qat.MLNet.Inference;
 
@@ -24,10 +25,8 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint,
     /// <summary>Quantizes one value as PyTorch's <c>quantize_per_tensor</c>: <c>clamp(round_half_even(x * (1f / Scale)) + ZeroPoint)</c>.</summary>
     public byte Quantize(float x)
     {
-        float q = MathF.Round(x * (1f / Scale)) + ZeroPoint;
-        q = q > QuantMin ? q : QuantMin; // NaN lands on QuantMin, as the fake-quant kernels do
-        q = q < QuantMax ? q : QuantMax;
-        return (byte)q;
+        // NaN lands on QuantMin, as the fake-quant kernels do.
+        return (byte)RoundAddClamp.Apply(x * (1f / Scale), ZeroPoint, QuantMin, QuantMax);
     }
 
     /// <summary>Quantizes every value of <paramref name="values"/> into <paramref name="levels"/> (same arithmetic as <see cref="Quantize(float)"/>, 16 at a time where AVX-512 is present).</summary>
@@ -42,9 +41,7 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint,
             var hi = Vector512.Create((float)QuantMax);
             for (; i + 16 <= values.Length; i += 16)
             {
-                var q = Vector512.Round(Vector512.Create(values.Slice(i, 16)) * inv) + zp;
-                q = Vector512.ConditionalSelect(Vector512.GreaterThan(q, lo), q, lo);
-                q = Vector512.ConditionalSelect(Vector512.LessThan(q, hi), q, hi);
+                var q = RoundAddClamp.Apply(Vector512.Create(values.Slice(i, 16)) * inv, zp, lo, hi);
                 Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q).AsUInt32()).CopyTo(levels.Slice(i, 16));
             }
         }

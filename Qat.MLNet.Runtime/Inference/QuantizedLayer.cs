@@ -32,6 +32,9 @@ public abstract class QuantizedLayer
     /// <summary>Bytes of scratch one sample needs besides input and output (im2col buffers).</summary>
     internal virtual int ScratchBytesPerSample => 0;
 
+    /// <summary>This layer packed for <paramref name="kernels"/>: itself when it has no weights or is packed for them already.</summary>
+    internal virtual QuantizedLayer WithKernels(Kernels.Int8Kernels kernels) => this;
+
     /// <summary>Runs the layer on <paramref name="batch"/> samples.</summary>
     internal abstract void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch);
 }

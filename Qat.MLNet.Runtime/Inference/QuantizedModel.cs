@@ -13,6 +13,7 @@ public sealed class QuantizedModel
     private readonly int _maxActivation;
     private readonly int _maxScratch;
     private readonly QuantizedLayer[] _layers;
+    private readonly Int8Kernels _kernels;
 
     /// <summary>Assembles a model and checks that the layers' shapes chain.</summary>
     /// <param name="inputShape">Per-sample input shape.</param>
@@ -21,8 +22,17 @@ public sealed class QuantizedModel
     /// <param name="output">How the last layer's levels are dequantized.</param>
     /// <exception cref="ArgumentException">The shapes do not chain, or the parameters are invalid.</exception>
     public QuantizedModel(ActivationShape inputShape, QuantizationParameters input, IReadOnlyList<QuantizedLayer> layers, QuantizationParameters output)
+        : this(inputShape, input, layers, output, Int8Kernels.ForThisCpu)
+    {
+    }
+
+    private QuantizedModel(ActivationShape inputShape, QuantizationParameters input, IReadOnlyList<QuantizedLayer> layers, QuantizationParameters output,
+        Int8Kernels kernels)
     {
         ArgumentNullException.ThrowIfNull(layers);
+        // Every layer runs on the model's one dispatch; a layer packed for another is repacked (its weights are shared).
+        layers = layers.Select(l => (l ?? throw new ArgumentException("A layer is null.", nameof(layers))).WithKernels(kernels)).ToArray();
+        _kernels = kernels;
         if (inputShape.Size <= 0)
             throw new ArgumentException($"The input shape {inputShape} is empty.", nameof(inputShape));
         input.Validate("input quantization");
@@ -71,8 +81,28 @@ public sealed class QuantizedModel
     /// <summary>Bytes of weights and parameters (what makes the model about 4x smaller than float).</summary>
     public long ParameterBytes => Layers.Sum(l => l.ParameterBytes);
 
-    /// <summary>The kernel path in use on this machine (AVX-VNNI, AVX2 or scalar).</summary>
-    public static Int8KernelPath KernelPath => Int8Gemm.Path;
+    /// <summary>The kernel path this model runs (chosen from the CPU when it was built or loaded: <see cref="BestKernelPath"/>).</summary>
+    public Int8KernelPath KernelPath => _kernels.Path;
+
+    /// <summary>The fastest kernel path this CPU runs; every model is built for it unless <see cref="WithKernelPath"/> says otherwise.</summary>
+    public static Int8KernelPath BestKernelPath => Int8Kernels.Best;
+
+    /// <summary>Whether this CPU can run <paramref name="path"/>.</summary>
+    public static bool IsKernelPathSupported(Int8KernelPath path) => Int8Kernels.IsSupported(path);
+
+    /// <summary>
+    /// The same model on another kernel path (for tests and benchmarks: every path gives the same integers). The weights are
+    /// shared; only the packed forms the path needs are made.
+    /// </summary>
+    /// <exception cref="NotSupportedException">This CPU cannot run <paramref name="path"/>.</exception>
+    public QuantizedModel WithKernelPath(Int8KernelPath path)
+    {
+        var kernels = Int8Kernels.For(path);
+        return kernels == _kernels ? this : new QuantizedModel(InputShape, Input, _layers, Output, kernels);
+    }
+
+    /// <summary>Bytes the model holds in memory (weights and the packed forms of its kernel path), as against <see cref="ParameterBytes"/> on disk.</summary>
+    public long ResidentBytes => _layers.Sum(l => l is QuantizedWeightedLayer w ? w.ResidentBytes : l.ParameterBytes);
 
     /// <summary>
     /// Runs <paramref name="batchSize"/> samples: <paramref name="input"/> holds them one after another. Values are

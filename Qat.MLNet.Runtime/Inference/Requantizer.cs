@@ -1,3 +1,5 @@
+using Qat.MLNet.Inference.Kernels;
+
 namespace Qat.MLNet.Inference;
 
 /// <summary>
@@ -37,9 +39,6 @@ internal sealed class Requantizer
     /// <summary>The output level of accumulator <paramref name="acc"/> in channel <paramref name="channel"/>.</summary>
     public byte Apply(int acc, int channel)
     {
-        float q = MathF.Round(acc * Multipliers[channel]) + ZeroPoint;
-        q = q > Low ? q : Low;
-        q = q < High ? q : High;
-        return (byte)q;
+        return (byte)RoundAddClamp.Apply(acc * Multipliers[channel], ZeroPoint, Low, High);
     }
 }

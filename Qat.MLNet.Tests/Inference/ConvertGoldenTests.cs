@@ -17,7 +17,6 @@ namespace Qat.MLNet.Tests.Inference;
 /// </summary>
 [TestClass]
 [TestCategory("Golden")]
-[DoNotParallelize] // switches Int8Gemm.Path, a process-wide setting
 public sealed class ConvertGoldenTests
 {
     public static IEnumerable<object[]> Cases() => GoldenData.Cases("qat_modules")
@@ -54,23 +53,14 @@ public sealed class ConvertGoldenTests
         var expectedInt8 = GoldenData.Floats(convert.GetProperty("y_int8"));
         var input = x.data<float>().ToArray();
         int batch = (int)x.shape[0];
-        foreach (var path in Enum.GetValues<Int8KernelPath>().Where(Int8Gemm.IsSupported))
+        foreach (var path in Enum.GetValues<Int8KernelPath>().Where(QuantizedModel.IsKernelPathSupported))
         {
-            var saved = Int8Gemm.Path;
-            Int8Gemm.Path = path;
-            try
+            var y = quantized.WithKernelPath(path).Predict(input, batch);
+            for (int i = 0; i < y.Length; i++)
             {
-                var y = quantized.Predict(input, batch);
-                for (int i = 0; i < y.Length; i++)
-                {
-                    Assert.IsLessThanOrEqualTo(output.Scale * 1.0001f, Math.Abs(y[i] - expectedFakeQuant[i]), $"{name} {path} [{i}]: int8 {y[i]} vs fake-quant {expectedFakeQuant[i]}");
-                    if (qnnpack)
-                        Assert.AreEqual(expectedInt8[i], y[i], $"{name} {path} [{i}]: int8 {y[i]} vs PyTorch qnnpack {expectedInt8[i]}");
-                }
-            }
-            finally
-            {
-                Int8Gemm.Path = saved;
+                Assert.IsLessThanOrEqualTo(output.Scale * 1.0001f, Math.Abs(y[i] - expectedFakeQuant[i]), $"{name} {path} [{i}]: int8 {y[i]} vs fake-quant {expectedFakeQuant[i]}");
+                if (qnnpack)
+                    Assert.AreEqual(expectedInt8[i], y[i], $"{name} {path} [{i}]: int8 {y[i]} vs PyTorch qnnpack {expectedInt8[i]}");
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Qat.MLNet.Inference;
+using Qat.MLNet.Inference.Kernels;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using TorchSharp;
@@ -169,31 +170,44 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
-    [DoNotParallelize]
+    [DataRow(QuantBackend.Fbgemm)]
+    [DataRow(QuantBackend.Qnnpack)]
+    public void WithKernelPath_PacksOnlyWhatThePathUses(QuantBackend backend)
+    {
+        var (qat, model) = SmallCnnPair(3, backend);
+        qat.Dispose();
+        foreach (var path in Enum.GetValues<Int8KernelPath>().Where(QuantizedModel.IsKernelPathSupported))
+        {
+            var packed = model.WithKernelPath(path);
+            foreach (var layer in packed.Layers.OfType<QuantizedWeightedLayer>())
+            {
+                long weights = layer.Weights.Length;
+                long small = 16L * layer.Bias.Length + 4096; // biases, scales, multipliers, row padding
+                // The raw weights plus one packed form: padded GEMM rows, or pairs (4 bytes per 2 weights) or quads (4 per 4).
+                // Linear also keeps the GEMM rows for small batches on the position-vectorized path.
+                long oneForm = layer is QuantizedConv2d || path != Int8KernelPath.Avx512 ? 2 * weights + weights : 4 * weights;
+                Assert.IsLessThanOrEqualTo(oneForm + small, layer.ResidentBytes, $"{path} {layer.Name}: {layer.ResidentBytes} bytes for {weights} weights");
+            }
+            Assert.AreEqual(model.ParameterBytes, packed.ParameterBytes, "what is saved does not depend on the path");
+        }
+    }
+
+    [TestMethod]
     [DataRow(QuantBackend.Fbgemm)]  // 7-bit activations: the vpmaddubsw kernels
     [DataRow(QuantBackend.Qnnpack)] // 8-bit activations: the int16 kernels
     public void Predict_EveryKernelPathAndBatchSize_GivesTheSameOutputs(QuantBackend backend)
     {
         var (qat, model) = SmallCnnPair(3, backend);
         qat.Dispose();
-        var saved = Qat.MLNet.Inference.Kernels.Int8Gemm.Path;
-        try
+        var scalar = model.WithKernelPath(Int8KernelPath.Scalar);
+        Assert.AreEqual(Int8KernelPath.Scalar, scalar.KernelPath);
+        Assert.AreEqual(QuantizedModel.BestKernelPath, model.KernelPath, "models are built for the CPU's best path");
+        foreach (int batch in new[] { 1, 15, 16, 40 })
         {
-            foreach (int batch in new[] { 1, 15, 16, 40 })
-            {
-                var input = RandomInput(batch, model.InputSize, batch);
-                Qat.MLNet.Inference.Kernels.Int8Gemm.Path = Qat.MLNet.Inference.Kernels.Int8KernelPath.Scalar;
-                var reference = model.Predict(input, batch);
-                foreach (var path in Enum.GetValues<Qat.MLNet.Inference.Kernels.Int8KernelPath>().Where(Qat.MLNet.Inference.Kernels.Int8Gemm.IsSupported))
-                {
-                    Qat.MLNet.Inference.Kernels.Int8Gemm.Path = path;
-                    CollectionAssert.AreEqual(reference, model.Predict(input, batch), $"batch {batch} path {path}");
-                }
-            }
-        }
-        finally
-        {
-            Qat.MLNet.Inference.Kernels.Int8Gemm.Path = saved;
+            var input = RandomInput(batch, model.InputSize, batch);
+            var reference = scalar.Predict(input, batch);
+            foreach (var path in Enum.GetValues<Int8KernelPath>().Where(QuantizedModel.IsKernelPathSupported))
+                CollectionAssert.AreEqual(reference, model.WithKernelPath(path).Predict(input, batch), $"batch {batch} path {path}");
         }
     }
 

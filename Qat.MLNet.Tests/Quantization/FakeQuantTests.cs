@@ -6,7 +6,6 @@ using static TorchSharp.torch;
 namespace Qat.MLNet.Tests.Quantization;
 
 [TestClass]
-[DoNotParallelize] // lowers FakeQuantKernel.MaxVectorBits, a process-wide switch
 public sealed class FakeQuantTests
 {
     /// <summary>The scalar reference of the documented formula, in float32.</summary>
@@ -18,46 +17,70 @@ public sealed class FakeQuantTests
         return ((c - zp) * scale, c == q ? 1f : 0f);
     }
 
+    private static float[] RandomValues(Random random, int n)
+    {
+        var values = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 16 - 8)).ToArray();
+        if (n > 5)
+        {
+            values[0] = float.NaN;
+            values[1] = float.PositiveInfinity;
+            values[2] = float.NegativeInfinity;
+            values[3] = 0.125f; // a tie at scale 0.25
+            values[4] = -0.375f;
+        }
+        return values;
+    }
+
     [TestMethod]
     [DataRow(512)]
     [DataRow(256)]
     [DataRow(0)]
-    public void PerTensorAffine_EveryLengthAndVectorPath_MatchesScalarReference(int vectorBits)
+    public unsafe void Kernel_EveryLengthAndVectorPath_MatchesScalarReference(int vectorBits)
     {
-        int saved = FakeQuantKernel.MaxVectorBits;
-        FakeQuantKernel.MaxVectorBits = vectorBits;
-        try
+        var random = new Random(7);
+        for (int n = 0; n <= 300; n++)
         {
-            var random = new Random(7);
-            for (int n = 0; n <= 300; n++)
+            var values = RandomValues(random, n);
+            var grad = Enumerable.Range(0, n).Select(i => 1f + i).ToArray();
+            var y = new float[n];
+            var mask = new byte[n];
+            var dx = new float[n];
+            fixed (float* px = values, py = y, pg = grad, pdx = dx)
+            fixed (byte* pm = mask)
             {
-                using var scope = NewDisposeScope();
-                var values = Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 16 - 8)).ToArray();
-                if (n > 5)
-                {
-                    values[0] = float.NaN;
-                    values[1] = float.PositiveInfinity;
-                    values[2] = float.NegativeInfinity;
-                    values[3] = 0.125f; // a tie at scale 0.25
-                    values[4] = -0.375f;
-                }
-                var x = tensor(values).requires_grad_(true);
-                var y = FakeQuant.PerTensorAffine(x, 0.25f, 3, -10, 20);
-                if (n > 0)
-                    y.backward(new List<Tensor> { ones_like(y) });
-                var ys = y.detach().data<float>().ToArray();
-                var gs = n > 0 ? x.grad!.data<float>().ToArray() : Array.Empty<float>();
-                for (int i = 0; i < n; i++)
-                {
-                    var (ey, eg) = Reference(values[i], 0.25f, 3, -10, 20);
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(ey), BitConverter.SingleToInt32Bits(ys[i]), $"n={n} i={i} x={values[i]} y");
-                    Assert.AreEqual(eg, gs[i], $"n={n} i={i} grad");
-                }
+                FakeQuantKernel.Forward(vectorBits, px, py, pm, n, 0.25f, 3, -10, 20);
+                FakeQuantKernel.Backward(vectorBits, pg, pm, pdx, n);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                var (ey, eg) = Reference(values[i], 0.25f, 3, -10, 20);
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(ey), BitConverter.SingleToInt32Bits(y[i]), $"{vectorBits} bits n={n} i={i} x={values[i]} y");
+                Assert.AreEqual(eg, (float)mask[i], $"{vectorBits} bits n={n} i={i} mask");
+                Assert.AreEqual(grad[i] * eg, dx[i], $"{vectorBits} bits n={n} i={i} dx");
             }
         }
-        finally
+    }
+
+    [TestMethod]
+    public void PerTensorAffine_EveryLength_MatchesScalarReferenceThroughAutograd()
+    {
+        var random = new Random(7);
+        for (int n = 0; n <= 300; n++)
         {
-            FakeQuantKernel.MaxVectorBits = saved;
+            using var scope = NewDisposeScope();
+            var values = RandomValues(random, n);
+            var x = tensor(values).requires_grad_(true);
+            var y = FakeQuant.PerTensorAffine(x, 0.25f, 3, -10, 20);
+            if (n > 0)
+                y.backward(new List<Tensor> { ones_like(y) });
+            var ys = y.detach().data<float>().ToArray();
+            var gs = n > 0 ? x.grad!.data<float>().ToArray() : Array.Empty<float>();
+            for (int i = 0; i < n; i++)
+            {
+                var (ey, eg) = Reference(values[i], 0.25f, 3, -10, 20);
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(ey), BitConverter.SingleToInt32Bits(ys[i]), $"n={n} i={i} x={values[i]} y");
+                Assert.AreEqual(eg, gs[i], $"n={n} i={i} grad");
+            }
         }
     }
 

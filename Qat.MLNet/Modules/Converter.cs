@@ -1,4 +1,5 @@
 using Qat.MLNet.Inference;
+using Qat.MLNet.Inference.Kernels;
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Quantization.Observers;
 using TorchSharp;
@@ -210,8 +211,7 @@ internal static class Converter
             for (int i = 0; i < values.Length; i++)
             {
                 float inv = 1f / scales[scales.Length == 1 ? 0 : i / perChannel];
-                float r = MathF.Round(values[i] * inv);
-                q[i] = (sbyte)Math.Clamp(r, -128f, 127f);
+                q[i] = (sbyte)RoundAddClamp.Apply(values[i] * inv, 0f, -128f, 127f); // PyTorch's _quantize_weight, zero point 0
             }
             return (q, scales);
         }

@@ -21,7 +21,6 @@ public unsafe class FakeQuantKernelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        FakeQuantKernel.MaxVectorBits = VectorBits;
         _x = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(N * 4, 64);
         _y = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(N * 4, 64);
         _grad = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(N * 4, 64);
@@ -37,17 +36,16 @@ public unsafe class FakeQuantKernelBenchmarks
 
     /// <summary>Forward with mask.</summary>
     [Benchmark]
-    public void Forward() => FakeQuantKernel.Forward(_x, _y, _mask, N, 0.05f, 0, -128, 127);
+    public void Forward() => FakeQuantKernel.Forward(VectorBits, _x, _y, _mask, N, 0.05f, 0, -128, 127);
 
     /// <summary>Backward: grad * mask.</summary>
     [Benchmark]
-    public void Backward() => FakeQuantKernel.Backward(_grad, _mask, _dx, N);
+    public void Backward() => FakeQuantKernel.Backward(VectorBits, _grad, _mask, _dx, N);
 
-    /// <summary>Restores the default path and frees the buffers.</summary>
+    /// <summary>Frees the buffers.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
-        FakeQuantKernel.MaxVectorBits = 512;
         System.Runtime.InteropServices.NativeMemory.AlignedFree(_x);
         System.Runtime.InteropServices.NativeMemory.AlignedFree(_y);
         System.Runtime.InteropServices.NativeMemory.AlignedFree(_grad);

@@ -45,7 +45,7 @@ public class InferenceBenchmarks
         _input = rand(new long[] { Batch }.Concat(dims).ToArray()).DetachFromDisposeScope();
         _inputArray = _input.data<float>().ToArray();
         _output = new float[Batch * _int8.OutputSize];
-        Console.WriteLine($"// {Model}: {BenchmarkModels.MacsPerSample(Model)} MACs per sample; kernel path {QuantizedModel.KernelPath}");
+        Console.WriteLine($"// {Model}: {BenchmarkModels.MacsPerSample(Model)} MACs per sample; kernel path {QuantizedModel.BestKernelPath}");
     }
 
     /// <summary>TorchSharp float forward.</summary>

@@ -138,11 +138,7 @@ internal static unsafe class Avx512Conv
     private static void Store(Vector512<int> acc, int o, int p, int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)
     {
         var f = Vector512.ConvertToSingle(acc + Vector512.Create(bias[o])) * Vector512.Create(multipliers[o]);
-        var q = Vector512.Round(f) + Vector512.Create((float)zeroPoint);
-        var lo = Vector512.Create((float)low);
-        var hi = Vector512.Create((float)high);
-        q = Vector512.ConditionalSelect(Vector512.GreaterThan(q, lo), q, lo);
-        q = Vector512.ConditionalSelect(Vector512.LessThan(q, hi), q, hi);
+        var q = RoundAddClamp.Apply(f, Vector512.Create((float)zeroPoint), Vector512.Create((float)low), Vector512.Create((float)high));
         var bytes = Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q).AsUInt32());
         byte* dst = output + (long)o * positions + p;
         int count = Math.Min(Lanes, positions - p);

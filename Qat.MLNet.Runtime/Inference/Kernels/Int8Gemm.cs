@@ -15,28 +15,6 @@ internal static unsafe class Int8Gemm
     /// <summary>Bytes the caller must keep readable after the last activation row.</summary>
     public const int Slack = 64;
 
-    /// <summary>
-    /// The best path this CPU supports. AVX-512 comes first even where AVX-VNNI exists too: its convolution and batched
-    /// Linear kernels (vectorized over positions, see Avx512Conv) beat the dot-product GEMM, which is all AVX-VNNI has here.
-    /// </summary>
-    public static Int8KernelPath Best { get; } =
-        Avx512BW.IsSupported ? Int8KernelPath.Avx512
-        : AvxVnni.IsSupported ? Int8KernelPath.AvxVnni
-        : Avx2.IsSupported ? Int8KernelPath.Avx2
-        : Int8KernelPath.Scalar;
-
-    /// <summary>The path in use; tests lower it to run every path the CPU supports.</summary>
-    public static Int8KernelPath Path { get; set; } = Best;
-
-    /// <summary>Whether the CPU can run <paramref name="path"/>.</summary>
-    public static bool IsSupported(Int8KernelPath path) => path switch
-    {
-        Int8KernelPath.AvxVnni => AvxVnni.IsSupported,
-        Int8KernelPath.Avx512 => Avx512BW.IsSupported,
-        Int8KernelPath.Avx2 => Avx2.IsSupported,
-        _ => true,
-    };
-
     /// <summary><paramref name="k"/> rounded up to a multiple of 32 (kernels step 64 bytes, then one 32-byte tail).</summary>
     public static int PaddedLength(int k) => (k + 31) & ~31;
 
@@ -44,11 +22,11 @@ internal static unsafe class Int8Gemm
     /// For <paramref name="rows"/> activation rows of <paramref name="k"/> bytes (<paramref name="xStride"/> apart) and
     /// <paramref name="outputs"/> weight rows of <see cref="PaddedLength"/> bytes, writes <c>acc[r * accStride + o]</c>.
     /// <paramref name="sevenBitActivations"/> promises every activation byte is at most 127 (lets AVX-512 use vpmaddubsw).
+    /// The caller (<see cref="Int8Kernels"/>) has checked that the CPU runs <paramref name="path"/>.
     /// </summary>
-    public static void Multiply(byte* x, int xStride, int rows, sbyte* w, int outputs, int k, int* acc, int accStride, bool sevenBitActivations = false)
+    public static void Multiply(Int8KernelPath path, byte* x, int xStride, int rows, sbyte* w, int outputs, int k, int* acc, int accStride, bool sevenBitActivations = false)
     {
         int kp = PaddedLength(k);
-        var path = Path;
         if (path == Int8KernelPath.Avx512)
         {
             Avx512Gemm.Multiply(x, xStride, rows, w, outputs, kp, acc, accStride, sevenBitActivations);

@@ -1,3 +1,5 @@
+using Qat.MLNet.Inference.Kernels;
+
 namespace Qat.MLNet.Inference;
 
 /// <summary>
@@ -73,10 +75,7 @@ public sealed class QuantizedAvgPool2d : QuantizedLayer
                         for (int ix = xs; ix < xe; ix++)
                             sum += src[iy * w + ix] - zp;
                     int divisor = DivisorOverride ?? (CountIncludePad ? padded * (x1 - x0) : (ye - ys) * (xe - xs));
-                    float q = MathF.Round(sum * (1f / divisor)) + zp;
-                    q = q > Quantization.QuantMin ? q : Quantization.QuantMin;
-                    q = q < Quantization.QuantMax ? q : Quantization.QuantMax;
-                    dst[y * ow + x] = (byte)q;
+                    dst[y * ow + x] = (byte)RoundAddClamp.Apply(sum * (1f / divisor), zp, Quantization.QuantMin, Quantization.QuantMax);
                 }
             }
         }

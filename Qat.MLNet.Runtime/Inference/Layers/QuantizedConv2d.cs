@@ -17,12 +17,13 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
 
     internal QuantizedConv2d(string name, ActivationShape inputShape, int outChannels, int kernelHeight, int kernelWidth,
         int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups,
-        sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
+        sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU,
+        Int8Kernels? kernels = null)
         : base(name, inputShape, new ActivationShape(outChannels,
             OutputSize(inputShape.Height, kernelHeight, strideH, padH, dilationH, name),
             OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)),
             outChannels, CheckedReduction(inputShape, groups, outChannels, kernelHeight, kernelWidth, name),
-            weights, weightScales, bias, input, output, fusedReLU)
+            weights, weightScales, bias, input, output, fusedReLU, kernels, gemmRowsOnEveryPath: false)
     {
         (KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW, DilationH, DilationW, Groups) =
             (kernelHeight, kernelWidth, strideH, strideW, padH, padW, dilationH, dilationW, groups);
@@ -39,8 +40,6 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     private int KPairs => (Reduction + 1) / 2;
 
     private int KQuads => (Reduction + 3) / 4;
-
-    
 
     private int PaddedPositions => (OutputShape.Height * OutputShape.Width + Avx512Conv.Lanes - 1) / Avx512Conv.Lanes * Avx512Conv.Lanes;
 
@@ -71,12 +70,17 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     /// <summary>Groups (input channels for depthwise).</summary>
     public int Groups { get; }
 
-    internal override int ScratchBytesPerSample
-        => Math.Max(OutputShape.Height * OutputShape.Width * _kp, KPairs * PaddedPositions * 4 + KQuads * 4 * PaddedPositions) + Int8Gemm.Slack;
+    internal override int ScratchBytesPerSample => (Kernels.VectorizesOverPositions
+        ? KPairs * PaddedPositions * 4 + KQuads * 4 * PaddedPositions
+        : OutputShape.Height * OutputShape.Width * _kp) + Int8Gemm.Slack;
+
+    internal override QuantizedLayer WithKernels(Int8Kernels kernels) => kernels == Kernels ? this
+        : new QuantizedConv2d(Name, InputShape, OutputShape.Channels, KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW,
+            DilationH, DilationW, Groups, Weights, WeightScales, Bias, Input, Output, FusedReLU, kernels);
 
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
-        if (Int8Gemm.Path == Int8KernelPath.Avx512)
+        if (Kernels.VectorizesOverPositions)
         {
             RunAvx512(input, output, batch, scratch);
             return;
@@ -96,7 +100,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                     fixed (byte* cols = scratch)
                     fixed (sbyte* w = PaddedWeights)
                     fixed (int* a = acc)
-                        Int8Gemm.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, Reduction, a, outPerGroup, SevenBitInput);
+                        Kernels.Multiply(cols, _kp, positions, w + (long)g * outPerGroup * _kp, outPerGroup, Reduction, a, outPerGroup, SevenBitInput);
                     for (int oc = 0; oc < outPerGroup; oc++)
                     {
                         int o = g * outPerGroup + oc;

@@ -10,9 +10,9 @@ namespace Qat.MLNet.Inference;
 public sealed class QuantizedLinear : QuantizedWeightedLayer
 {
     internal QuantizedLinear(string name, int inFeatures, int outFeatures, sbyte[] weights, float[] weightScales, int[] bias,
-        QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
+        QuantizationParameters input, QuantizationParameters output, bool fusedReLU, Int8Kernels? kernels = null)
         : base(name, ActivationShape.Vector(inFeatures), ActivationShape.Vector(outFeatures), outFeatures, inFeatures,
-            weights, weightScales, bias, input, output, fusedReLU)
+            weights, weightScales, bias, input, output, fusedReLU, kernels, gemmRowsOnEveryPath: true) // small batches use the GEMM everywhere
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
@@ -27,9 +27,12 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     /// <summary>Output features.</summary>
     public int OutFeatures { get; }
 
+    internal override QuantizedLayer WithKernels(Int8Kernels kernels) => kernels == Kernels ? this
+        : new QuantizedLinear(Name, InFeatures, OutFeatures, Weights, WeightScales, Bias, Input, Output, FusedReLU, kernels);
+
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
-        if (Int8Gemm.Path == Int8KernelPath.Avx512 && batch >= BatchedThreshold)
+        if (Kernels.VectorizesOverPositions && batch >= BatchedThreshold)
         {
             RunBatched(input, output, batch);
             return;
@@ -40,7 +43,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
             fixed (byte* x = input)
             fixed (sbyte* w = PaddedWeights)
             fixed (int* a = acc)
-                Int8Gemm.Multiply(x, InFeatures, batch, w, OutFeatures, InFeatures, a, OutFeatures, SevenBitInput);
+                Kernels.Multiply(x, InFeatures, batch, w, OutFeatures, InFeatures, a, OutFeatures, SevenBitInput);
             for (int n = 0; n < batch; n++)
             {
                 int row = n * OutFeatures;

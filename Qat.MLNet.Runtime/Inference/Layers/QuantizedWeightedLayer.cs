@@ -4,13 +4,15 @@ namespace Qat.MLNet.Inference;
 
 /// <summary>
 /// What the int8 Linear and Conv2d layers share: int8 weights (zero point 0) with per-channel or per-tensor scales, an
-/// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels need (rows padded for
-/// the GEMM, int16 pairs and sbyte quads for the AVX-512 kernels, the bias with the input zero point folded in).
+/// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels of its dispatch need,
+/// packed once when the layer is built and only for that dispatch (rows padded for the GEMM; int16 pairs or sbyte quads
+/// for the AVX-512 kernels vectorized over positions; the bias with the input zero point folded in).
 /// </summary>
 public abstract class QuantizedWeightedLayer : QuantizedLayer
 {
     private protected QuantizedWeightedLayer(string name, ActivationShape inputShape, ActivationShape outputShape, int outChannels, int reduction,
-        sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU)
+        sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU,
+        Int8Kernels? kernels, bool gemmRowsOnEveryPath)
         : base(name, inputShape, outputShape)
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -26,12 +28,21 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
         Output = output;
         FusedReLU = fusedReLU;
         Reduction = reduction;
-        PaddedWeights = WeightPacking.PadRows(weights, outChannels, reduction);
+        Kernels = kernels ?? Int8Kernels.ForThisCpu;
         CorrectedBias = WeightPacking.CorrectBias(weights, bias, outChannels, reduction, input.ZeroPoint);
         Requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
-        WeightPairs = WeightPacking.Int16Pairs(weights, outChannels, reduction);
-        WeightQuads = WeightPacking.SByteQuads(weights, outChannels, reduction);
+        bool positionKernels = Kernels.VectorizesOverPositions;
+        PaddedWeights = !positionKernels || gemmRowsOnEveryPath ? WeightPacking.PadRows(weights, outChannels, reduction) : [];
+        WeightPairs = positionKernels && !SevenBitInput ? WeightPacking.Int16Pairs(weights, outChannels, reduction) : [];
+        WeightQuads = positionKernels && SevenBitInput ? WeightPacking.SByteQuads(weights, outChannels, reduction) : [];
     }
+
+    /// <summary>The kernel dispatch the layer was packed for.</summary>
+    internal Int8Kernels Kernels { get; }
+
+    /// <summary>Bytes the layer holds in memory: the weights and every packed form (what a loaded model costs resident).</summary>
+    internal long ResidentBytes =>
+        Weights.Length + PaddedWeights.Length + 4L * (WeightPairs.Length + WeightQuads.Length + Bias.Length + CorrectedBias.Length + WeightScales.Length + Requantizer.Multipliers.Length);
 
     /// <summary>The int8 weights, one row of <c>reduction</c> values per output channel (zero point 0).</summary>
     public sbyte[] Weights { get; }
@@ -57,7 +68,7 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
     /// <summary>Inputs summed per output value (in_features, or in_channels / groups x kh x kw).</summary>
     private protected int Reduction { get; }
 
-    /// <summary>Weight rows zero padded to <see cref="Int8Gemm.PaddedLength"/>.</summary>
+    /// <summary>Weight rows zero padded to <see cref="Int8Gemm.PaddedLength"/> (empty where the dispatch never runs the GEMM).</summary>
     private protected sbyte[] PaddedWeights { get; }
 
     /// <summary><c>bias[o] - inputZeroPoint x sum_k w[o, k]</c>.</summary>
@@ -66,10 +77,10 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
     /// <summary>The per-channel requantization to the output levels.</summary>
     private protected Requantizer Requantizer { get; }
 
-    /// <summary>Weight rows as int16 pairs (the AVX-512 kernels for 8-bit activations).</summary>
+    /// <summary>Weight rows as int16 pairs (the AVX-512 kernels for 8-bit activations; empty otherwise).</summary>
     private protected int[] WeightPairs { get; }
 
-    /// <summary>Weight rows as sbyte quads (the AVX-512 kernels for 7-bit activations).</summary>
+    /// <summary>Weight rows as sbyte quads (the AVX-512 kernels for 7-bit activations; empty otherwise).</summary>
     private protected int[] WeightQuads { get; }
 
     /// <summary>Whether every input level is at most 127 (fbgemm's reduce_range), which lets the kernels use vpmaddubsw.</summary>

@@ -19,7 +19,7 @@ internal static unsafe class FakeQuantDriver
     public static void PerTensor(float* x, float* y, byte* mask, long n, float scale, int zeroPoint, int quantMin, int quantMax, int threads)
     {
         Partition(n, threads, (start, count) =>
-            FakeQuantKernel.Forward(x + start, y + start, mask == null ? null : mask + start, count, scale, zeroPoint, quantMin, quantMax));
+            FakeQuantKernel.Forward(FakeQuantKernel.WidestVectorBits, x + start, y + start, mask == null ? null : mask + start, count, scale, zeroPoint, quantMin, quantMax));
     }
 
     /// <summary>
@@ -38,7 +38,7 @@ internal static unsafe class FakeQuantDriver
             {
                 int c = (int)(s % channels);
                 long start = s * inner;
-                FakeQuantKernel.Forward(x + start, y + start, mask == null ? null : mask + start, inner, scales[c], zeroPoints[c], quantMin, quantMax);
+                FakeQuantKernel.Forward(FakeQuantKernel.WidestVectorBits, x + start, y + start, mask == null ? null : mask + start, inner, scales[c], zeroPoints[c], quantMin, quantMax);
             }
         }
         if (parts == 1)
@@ -53,7 +53,7 @@ internal static unsafe class FakeQuantDriver
     public static void Backward(float* grad, byte* mask, float* dx, long n, int threads)
     {
         Partition(n, threads, (start, count) =>
-            FakeQuantKernel.Backward(grad + start, mask + start, dx + start, count));
+            FakeQuantKernel.Backward(FakeQuantKernel.WidestVectorBits, grad + start, mask + start, dx + start, count));
     }
 
     private static void Partition(long n, int threads, Action<long, long> body)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Qat.MLNet.Inference.Kernels;
 
 namespace Qat.MLNet.Quantization.Kernels;
 
@@ -23,24 +24,30 @@ namespace Qat.MLNet.Quantization.Kernels;
 /// </remarks>
 internal static unsafe class FakeQuantKernel
 {
-    /// <summary>The widest vector path the kernels may use: 512, 256 or 0 (scalar). Tests lower it to run every path.</summary>
-    internal static int MaxVectorBits { get; set; } = 512;
+    /// <summary>
+    /// The widest vector path this CPU runs (512, 256 or 0 for scalar), chosen once per process; the driver passes it, tests
+    /// pass each narrower width to run every path.
+    /// </summary>
+    public static int WidestVectorBits { get; } = Avx512F.IsSupported && Avx512BW.IsSupported ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
 
     // Plain stores, not streaming ones: the next layer reads y right away, so it should stay in the cache. Streaming
     // stores made a forward+backward benchmark loop ~10% faster but a plain forward 50% slower (mimalloc, 1M floats).
 
-    private static bool UseVector512 => MaxVectorBits >= 512 && Avx512F.IsSupported && Avx512BW.IsSupported;
+    private static bool UseVector512(int vectorBits) => vectorBits >= 512 && WidestVectorBits >= 512;
 
-    private static bool UseVector256 => MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated;
+    private static bool UseVector256(int vectorBits) => vectorBits >= 256 && WidestVectorBits >= 256;
 
-    /// <summary>Fake-quantizes <paramref name="n"/> floats from <paramref name="x"/> into <paramref name="y"/>; fills <paramref name="mask"/> (0/1) unless it is null.</summary>
-    public static void Forward(float* x, float* y, byte* mask, long n, float scale, int zeroPoint, int quantMin, int quantMax)
+    /// <summary>
+    /// Fake-quantizes <paramref name="n"/> floats from <paramref name="x"/> into <paramref name="y"/>; fills <paramref name="mask"/>
+    /// (0/1) unless it is null. <paramref name="vectorBits"/>: the widest vectors to use (capped at <see cref="WidestVectorBits"/>).
+    /// </summary>
+    public static void Forward(int vectorBits, float* x, float* y, byte* mask, long n, float scale, int zeroPoint, int quantMin, int quantMax)
     {
         float invScale = 1.0f / scale;
         float zp = zeroPoint, qmin = quantMin, qmax = quantMax;
         long i = 0;
 
-        if (UseVector512 && n >= 16)
+        if (UseVector512(vectorBits) && n >= 16)
         {
             var vInv = Vector512.Create(invScale);
             var vScale = Vector512.Create(scale);
@@ -49,9 +56,8 @@ internal static unsafe class FakeQuantKernel
             var vMax = Vector512.Create(qmax);
             for (; i <= n - 16; i += 16)
             {
-                var q = Vector512.Round(Vector512.Load(x + i) * vInv) + vZp;
-                var c = Vector512.ConditionalSelect(Vector512.GreaterThan(q, vMin), q, vMin);
-                c = Vector512.ConditionalSelect(Vector512.LessThan(c, vMax), c, vMax);
+                var q = RoundAddClamp.RoundAdd(Vector512.Load(x + i) * vInv, vZp);
+                var c = RoundAddClamp.Clamp(q, vMin, vMax);
                 Vector512.Store((c - vZp) * vScale, y + i);
                 if (mask != null)
                 {
@@ -60,7 +66,7 @@ internal static unsafe class FakeQuantKernel
                 }
             }
         }
-        else if (UseVector256 && n >= 32)
+        else if (UseVector256(vectorBits) && n >= 32)
         {
             var vInv = Vector256.Create(invScale);
             var vScale = Vector256.Create(scale);
@@ -85,9 +91,8 @@ internal static unsafe class FakeQuantKernel
 
         for (; i < n; i++)
         {
-            float q = MathF.Round(x[i] * invScale) + zp;
-            float c = q > qmin ? q : qmin;
-            c = c < qmax ? c : qmax;
+            float q = RoundAddClamp.RoundAdd(x[i] * invScale, zp);
+            float c = RoundAddClamp.Clamp(q, qmin, qmax);
             y[i] = (c - zp) * scale;
             if (mask != null)
                 mask[i] = (byte)(c == q ? 1 : 0);
@@ -98,18 +103,17 @@ internal static unsafe class FakeQuantKernel
     private static Vector256<float> Step256(float* x, float* y, long offset, Vector256<float> vInv, Vector256<float> vScale,
         Vector256<float> vZp, Vector256<float> vMin, Vector256<float> vMax)
     {
-        var q = Vector256.Round(Vector256.Load(x + offset) * vInv) + vZp;
-        var c = Vector256.ConditionalSelect(Vector256.GreaterThan(q, vMin), q, vMin);
-        c = Vector256.ConditionalSelect(Vector256.LessThan(c, vMax), c, vMax);
+        var q = RoundAddClamp.RoundAdd(Vector256.Load(x + offset) * vInv, vZp);
+        var c = RoundAddClamp.Clamp(q, vMin, vMax);
         Vector256.Store((c - vZp) * vScale, y + offset);
         return Vector256.Equals(c, q);
     }
 
     /// <summary><paramref name="dx"/> = <paramref name="grad"/> * <paramref name="mask"/>, as PyTorch's <c>dY * mask</c> (NaN * 0 stays NaN).</summary>
-    public static void Backward(float* grad, byte* mask, float* dx, long n)
+    public static void Backward(int vectorBits, float* grad, byte* mask, float* dx, long n)
     {
         long i = 0;
-        if (UseVector512 && n >= 16)
+        if (UseVector512(vectorBits) && n >= 16)
         {
             for (; i <= n - 16; i += 16)
             {
@@ -117,7 +121,7 @@ internal static unsafe class FakeQuantKernel
                 Vector512.Store(Vector512.Load(grad + i) * m, dx + i);
             }
         }
-        else if (UseVector256 && n >= 32)
+        else if (UseVector256(vectorBits) && n >= 32)
         {
             for (; i <= n - 32; i += 32)
             {
