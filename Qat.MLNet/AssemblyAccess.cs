@@ -1,5 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using System.Runtime.CompilerServices;
 
 // ML.NET persistence (ModelSaveContext, ModelLoadContext, LoadableClass) and the catalogs' environment are

@@ -1,10 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Qat.MLNet.Reports;
 
 /// <summary>Which kind of epoch a line of the report describes.</summary>

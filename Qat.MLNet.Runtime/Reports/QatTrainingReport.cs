@@ -1,5 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

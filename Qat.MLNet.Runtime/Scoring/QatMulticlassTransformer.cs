@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Reports;
@@ -35,6 +34,7 @@ public sealed class QatMulticlassTransformer : QatTransformerBase
         loaderAssemblyName: typeof(QatMulticlassTransformer).Assembly.FullName);
 
     /// <summary>Called by ML.NET's model loader (the [LoadableClass] above) when a model file is loaded.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("CodeQuality", "IDE0051:Remove unused private members", Justification = "ML.NET calls the loader of a [LoadableClass] through reflection.")]
     private static QatMulticlassTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), MulticlassScoringTask.Load);

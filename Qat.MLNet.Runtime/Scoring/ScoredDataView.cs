@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace Qat.MLNet.Scoring;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Qat.MLNet.Inference;
 
 namespace Qat.MLNet.Scoring;

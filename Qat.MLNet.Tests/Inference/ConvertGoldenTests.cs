@@ -5,8 +5,6 @@ using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Tests.Golden;
 using Qat.MLNet.Tests.Modules;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tests.Inference;
 

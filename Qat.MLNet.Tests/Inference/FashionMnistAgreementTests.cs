@@ -2,7 +2,6 @@ using Qat.MLNet.Examples.Shared;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -4,8 +4,6 @@ using Qat.MLNet.Inference;
 using Qat.MLNet.Inference.Kernels;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tests.Inference;

@@ -1,9 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TorchSharp;
 using Qat.MLNet.Reports;
 using Qat.MLNet.Scoring;
 using Qat.MLNet.Trainers;
+using TorchSharp;
 
 namespace Qat.MLNet.Tests.MLNet;
 

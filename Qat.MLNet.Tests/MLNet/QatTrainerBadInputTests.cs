@@ -1,8 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TorchSharp;
 using Qat.MLNet.Scoring;
 using Qat.MLNet.Trainers;
+using TorchSharp;
 
 namespace Qat.MLNet.Tests.MLNet;
 

@@ -2,11 +2,10 @@ using System.Text.Json;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Tests.Golden;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using QatModules = Qat.MLNet.Modules.Qat;
 using Intrinsic = Qat.MLNet.Modules.Intrinsic;
+using QatModules = Qat.MLNet.Modules.Qat;
 
 namespace Qat.MLNet.Tests.Modules;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Tests.Golden;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tests.Modules;

@@ -3,8 +3,8 @@ using Qat.MLNet.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using QatModules = Qat.MLNet.Modules.Qat;
 using Intrinsic = Qat.MLNet.Modules.Intrinsic;
+using QatModules = Qat.MLNet.Modules.Qat;
 
 namespace Qat.MLNet.Tests.Modules;
 
@@ -137,7 +137,9 @@ public sealed class QuantizerTests
 
     private sealed class TypedFieldNet : nn.Module<Tensor, Tensor>
     {
+#pragma warning disable IDE1006 // TorchSharp names a child after its field: the path is "fc", as in a user's module
         private readonly TorchSharp.Modules.Linear fc = nn.Linear(4, 2);
+#pragma warning restore IDE1006
 
         public TypedFieldNet() : base(nameof(TypedFieldNet)) => RegisterComponents();
 
@@ -146,7 +148,9 @@ public sealed class QuantizerTests
 
     private sealed class FlexibleNet : nn.Module<Tensor, Tensor>
     {
+#pragma warning disable IDE0044, IDE1006 // PrepareQat swaps the module held by this field (not readonly, as a user's); the child is named "fc" after it
         private nn.Module<Tensor, Tensor> fc = nn.Linear(4, 2);
+#pragma warning restore IDE0044, IDE1006
 
         public FlexibleNet() : base(nameof(FlexibleNet)) => RegisterComponents();
 

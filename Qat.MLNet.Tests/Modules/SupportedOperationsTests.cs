@@ -1,8 +1,6 @@
 using Qat.MLNet.Inference;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using QatModules = Qat.MLNet.Modules.Qat;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Tests.Golden;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tests.Quantization;

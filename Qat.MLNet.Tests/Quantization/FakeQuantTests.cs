@@ -1,6 +1,5 @@
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Quantization.Kernels;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tests.Quantization;

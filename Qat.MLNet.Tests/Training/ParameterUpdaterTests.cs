@@ -1,7 +1,5 @@
-using Qat.MLNet.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 using Qat.MLNet.Optim;
+using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tests.Training;
 

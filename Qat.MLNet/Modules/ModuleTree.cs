@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Reflection;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

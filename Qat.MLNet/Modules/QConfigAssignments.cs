@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Modules;

@@ -1,5 +1,4 @@
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Modules;

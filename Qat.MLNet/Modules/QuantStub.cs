@@ -1,5 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Modules;

@@ -1,6 +1,5 @@
 using Qat.MLNet.Inference;
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,8 +1,6 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Qat.MLNet.Scoring;
 using Qat.MLNet.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tasks;

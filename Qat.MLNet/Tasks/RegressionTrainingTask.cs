@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Qat.MLNet.Scoring;
 using Qat.MLNet.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tasks;

@@ -1,10 +1,9 @@
-using Qat.MLNet.Tasks;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Reports;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Tasks;
 
 namespace Qat.MLNet.Trainers;
 

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Qat.MLNet.Quantization;
 
 namespace Qat.MLNet.Trainers;

@@ -1,12 +1,9 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Internal;
 using Qat.MLNet.Modules;
-using TorchSharp;
+using Qat.MLNet.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Qat.MLNet.Training;
 
 namespace Qat.MLNet.Trainers;
 

@@ -1,13 +1,13 @@
-using Qat.MLNet.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Native;
-using TorchSharp;
 using Qat.MLNet.Reports;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Tasks;
 using Qat.MLNet.Training;
+using TorchSharp;
 
 namespace Qat.MLNet.Trainers;
 

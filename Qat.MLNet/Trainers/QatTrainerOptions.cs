@@ -1,6 +1,4 @@
-using Qat.MLNet.Tasks;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Qat.MLNet.Internal;
 using Qat.MLNet.Quantization;
 

@@ -1,7 +1,7 @@
-using Qat.MLNet.Tasks;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Tasks;
 
 namespace Qat.MLNet.Training;
 

@@ -1,8 +1,5 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using TorchSharp;
-using TorchSharp.Modules;
 using Qat.MLNet.Modules;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Training;

@@ -1,19 +1,15 @@
-using Qat.MLNet.Tasks;
 using System.Diagnostics;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Internal;
 using Qat.MLNet.Modules;
-using Qat.MLNet.Training;
+using Qat.MLNet.Optim;
+using Qat.MLNet.Reports;
+using Qat.MLNet.Tasks;
+using Qat.MLNet.Trainers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Qat.MLNet.Optim;
-using Qat.MLNet.Quantization;
-using Qat.MLNet.Reports;
-using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Training;
 

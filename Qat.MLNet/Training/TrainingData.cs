@@ -1,8 +1,7 @@
-using Qat.MLNet.Tasks;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Tasks;
 using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Training;

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Benchmarks;

@@ -2,7 +2,6 @@ using BenchmarkDotNet.Attributes;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Qat.MLNet.Inference;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using static TorchSharp.torch;

@@ -4,7 +4,6 @@ using Qat.MLNet.Examples.Shared;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Benchmarks;

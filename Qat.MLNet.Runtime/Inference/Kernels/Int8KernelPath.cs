@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-
 namespace Qat.MLNet.Inference.Kernels;
 
 /// <summary>The instruction paths of <see cref="Int8Gemm"/>; every path gives the same integers.</summary>

@@ -1,5 +1,4 @@
 using Qat.MLNet.Quantization;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

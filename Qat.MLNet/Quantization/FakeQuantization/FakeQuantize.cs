@@ -1,6 +1,5 @@
 using Qat.MLNet.Internal;
 using Qat.MLNet.Quantization.Observers;
-using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 

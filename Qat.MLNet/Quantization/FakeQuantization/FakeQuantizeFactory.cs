@@ -1,5 +1,4 @@
 using Qat.MLNet.Quantization.Observers;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Quantization;

@@ -1,5 +1,4 @@
 using Qat.MLNet.Internal;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Quantization.Kernels;

@@ -1,5 +1,4 @@
 using Qat.MLNet.Internal;
-using static TorchSharp.torch;
 
 namespace Qat.MLNet.Quantization.Observers;
 

@@ -25,7 +25,7 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
 {
     // PyTorch keeps eps as a buffer too, so it travels in the state dict under the same name.
     [ComponentName(Name = "eps")]
-    private Tensor _eps;
+    private readonly Tensor _eps;
 
     /// <summary>PyTorch's default <c>eps</c>: <c>torch.finfo(torch.float32).eps</c> = 2^-23.</summary>
     public const float DefaultEps = 1.1920929e-07f;

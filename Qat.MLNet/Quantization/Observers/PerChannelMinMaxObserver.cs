@@ -1,5 +1,4 @@
 using Qat.MLNet.Internal;
-using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
