@@ -114,7 +114,7 @@ public static class LibTorchSharpLoader
         if (requirement is null || requirement.IsWeak)
             return LibTorchSharpLoadResult.NotNeeded($"{original} does not strongly require {ElfVersionNeedPatcher.LibTorchSharpGlibcxxVersion} (patched at build time)");
 
-        string copy = PrivateCopy(original);
+        string copy = MakePrivateCopy(original, CacheRoot());
         LoadDependencies(copy, Path.GetDirectoryName(original)!, folders);
         try
         {
@@ -174,13 +174,16 @@ public static class LibTorchSharpLoader
     private static string? FindInFolders(string file, IEnumerable<string> folders) =>
         folders.Select(folder => Path.Combine(folder, file)).FirstOrDefault(File.Exists);
 
-    /// <summary>The verified, patched copy of <paramref name="original"/> in the private cache, made once per distinct original.</summary>
-    private static string PrivateCopy(string original)
+    /// <summary>
+    /// The verified, patched copy of <paramref name="original"/> under <paramref name="cacheRoot"/>, made once per distinct
+    /// original (keyed by its SHA-256); safe when several threads or processes make it at once. The original is only read.
+    /// </summary>
+    internal static string MakePrivateCopy(string original, string cacheRoot)
     {
         string hash;
         using (var stream = File.OpenRead(original))
             hash = Convert.ToHexStringLower(SHA256.HashData(stream))[..32];
-        string folder = Path.Combine(CacheRoot(), hash);
+        string folder = Path.Combine(cacheRoot, hash);
         string target = Path.Combine(folder, LibraryFile);
         if (File.Exists(target) && IsPatched(target))
             return target;
