@@ -6,16 +6,15 @@ namespace Qat.MLNet.Tests.Build;
 [TestClass]
 public sealed class ElfVersionNeedPatcherTests
 {
-    private const string Version = ElfVersionNeedPatcher.LibTorchSharpGlibcxxVersion;
+    private const string Version = LibTorchSharpTestFiles.Version;
     private string _dir = null!;
 
-    private static string BuildOutputCopy => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+    private static string BuildOutputCopy => LibTorchSharpTestFiles.BuildOutputCopy;
 
     [TestInitialize]
     public void Init()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists(BuildOutputCopy))
-            Assert.Inconclusive("Linux x64 build output only.");
+        LibTorchSharpTestFiles.RequireLinuxBuildOutput();
         _dir = Directory.CreateTempSubdirectory("qat-elf-").FullName;
     }
 
@@ -26,19 +25,7 @@ public sealed class ElfVersionNeedPatcherTests
             Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>A copy of the library with the requirement strong again, as TorchSharp ships it.</summary>
-    private string StrongCopy()
-    {
-        string path = Path.Combine(_dir, "libLibTorchSharp.so");
-        File.Copy(BuildOutputCopy, path, overwrite: true);
-        var requirement = ElfVersionNeedPatcher.ReadRequirements(path).Single(r => r.Version == Version);
-        var bytes = File.ReadAllBytes(path);
-        ushort flags = (ushort)(requirement.Flags & ~ElfVersionNeedPatcher.VerFlagWeak);
-        bytes[requirement.FlagsOffset] = (byte)flags;
-        bytes[requirement.FlagsOffset + 1] = (byte)(flags >> 8);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    private string StrongCopy() => LibTorchSharpTestFiles.StrongCopy(_dir);
 
     [TestMethod]
     public void BuildOutput_OnSystemWithoutTheVersion_IsPatchedWeak()

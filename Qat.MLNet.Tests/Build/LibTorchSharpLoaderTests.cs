@@ -8,16 +8,13 @@ namespace Qat.MLNet.Tests.Build;
 [TestClass]
 public sealed class LibTorchSharpLoaderTests
 {
-    private const string Version = ElfVersionNeedPatcher.LibTorchSharpGlibcxxVersion;
+    private const string Version = LibTorchSharpTestFiles.Version;
     private string _dir = null!;
-
-    private static string BuildOutputCopy => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
 
     [TestInitialize]
     public void Init()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists(BuildOutputCopy))
-            Assert.Inconclusive("Linux x64 build output only.");
+        LibTorchSharpTestFiles.RequireLinuxBuildOutput();
         _dir = Directory.CreateTempSubdirectory("qat-loader-").FullName;
     }
 
@@ -28,18 +25,10 @@ public sealed class LibTorchSharpLoaderTests
             Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>The library as TorchSharp ships it: the requirement strong (the build output's copy is patched already).</summary>
+    /// <summary>The library as TorchSharp ships it, in a folder of its own (the build output's copy is patched already).</summary>
     private string ShippedCopy()
     {
-        string folder = Directory.CreateDirectory(Path.Combine(_dir, "app")).FullName;
-        string path = Path.Combine(folder, "libLibTorchSharp.so");
-        File.Copy(BuildOutputCopy, path);
-        var requirement = ElfVersionNeedPatcher.ReadRequirements(path).Single(r => r.Version == Version);
-        var bytes = File.ReadAllBytes(path);
-        ushort flags = (ushort)(requirement.Flags & ~ElfVersionNeedPatcher.VerFlagWeak);
-        bytes[requirement.FlagsOffset] = (byte)flags;
-        bytes[requirement.FlagsOffset + 1] = (byte)(flags >> 8);
-        File.WriteAllBytes(path, bytes);
+        string path = LibTorchSharpTestFiles.StrongCopy(Path.Combine(_dir, "app"));
         Assert.IsFalse(ElfVersionNeedPatcher.ReadRequirements(path).Single(r => r.Version == Version).IsWeak);
         return path;
     }
