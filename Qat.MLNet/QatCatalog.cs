@@ -19,13 +19,13 @@ public static class QatCatalog
     /// <param name="featureColumnName">The feature column: a known-size vector of Single.</param>
     /// <param name="network">The network; null gives an MLP with hidden sizes 128 and 64.</param>
     /// <param name="backend">The default QAT qconfig to use: fbgemm (per-channel weights) or qnnpack (per-tensor).</param>
-    /// <param name="numberOfEpochs">Quantization-aware epochs (after <see cref="QatDefaults.NumberOfFloatEpochs"/> float epochs).</param>
+    /// <param name="numberOfEpochs">Quantization-aware epochs, run exactly; null (the default) chooses the float and QAT epochs from the data (see <see cref="QatTrainerOptions"/>).</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
     /// <param name="learningRate">Adam's learning rate.</param>
     /// <exception cref="ArgumentException">An argument breaks its rule; the message names it.</exception>
     public static QatMulticlassTrainer Qat(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = QatDefaults.LabelColumnName, string featureColumnName = QatDefaults.FeatureColumnName, QatNetwork? network = null,
-        QuantBackend backend = QatDefaults.Backend, int numberOfEpochs = QatDefaults.NumberOfEpochs, int batchSize = QatDefaults.BatchSize,
+        QuantBackend backend = QatDefaults.Backend, int? numberOfEpochs = null, int batchSize = QatDefaults.BatchSize,
         double learningRate = QatDefaults.LearningRate)
     {
         var options = Simple(new QatMulticlassTrainer.Options(), labelColumnName, featureColumnName, network, backend, numberOfEpochs, batchSize, learningRate);
@@ -48,13 +48,13 @@ public static class QatCatalog
     /// <param name="featureColumnName">The feature column: a known-size vector of Single.</param>
     /// <param name="network">The network; null gives an MLP with hidden sizes 128 and 64.</param>
     /// <param name="backend">The default QAT qconfig to use: fbgemm (per-channel weights) or qnnpack (per-tensor).</param>
-    /// <param name="numberOfEpochs">Quantization-aware epochs (after <see cref="QatDefaults.NumberOfFloatEpochs"/> float epochs).</param>
+    /// <param name="numberOfEpochs">Quantization-aware epochs, run exactly; null (the default) chooses the float and QAT epochs from the data (see <see cref="QatTrainerOptions"/>).</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
     /// <param name="learningRate">Adam's learning rate.</param>
     /// <exception cref="ArgumentException">An argument breaks its rule; the message names it.</exception>
     public static QatBinaryTrainer Qat(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = QatDefaults.LabelColumnName, string featureColumnName = QatDefaults.FeatureColumnName, QatNetwork? network = null,
-        QuantBackend backend = QatDefaults.Backend, int numberOfEpochs = QatDefaults.NumberOfEpochs, int batchSize = QatDefaults.BatchSize,
+        QuantBackend backend = QatDefaults.Backend, int? numberOfEpochs = null, int batchSize = QatDefaults.BatchSize,
         double learningRate = QatDefaults.LearningRate)
     {
         var options = Simple(new QatBinaryTrainer.Options(), labelColumnName, featureColumnName, network, backend, numberOfEpochs, batchSize, learningRate);
@@ -77,13 +77,13 @@ public static class QatCatalog
     /// <param name="featureColumnName">The feature column: a known-size vector of Single.</param>
     /// <param name="network">The network; null gives an MLP with hidden sizes 128 and 64.</param>
     /// <param name="backend">The default QAT qconfig to use: fbgemm (per-channel weights) or qnnpack (per-tensor).</param>
-    /// <param name="numberOfEpochs">Quantization-aware epochs (after <see cref="QatDefaults.NumberOfFloatEpochs"/> float epochs).</param>
+    /// <param name="numberOfEpochs">Quantization-aware epochs, run exactly; null (the default) chooses the float and QAT epochs from the data (see <see cref="QatTrainerOptions"/>).</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
     /// <param name="learningRate">Adam's learning rate.</param>
     /// <exception cref="ArgumentException">An argument breaks its rule; the message names it.</exception>
     public static QatRegressionTrainer Qat(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = QatDefaults.LabelColumnName, string featureColumnName = QatDefaults.FeatureColumnName, QatNetwork? network = null,
-        QuantBackend backend = QatDefaults.Backend, int numberOfEpochs = QatDefaults.NumberOfEpochs, int batchSize = QatDefaults.BatchSize,
+        QuantBackend backend = QatDefaults.Backend, int? numberOfEpochs = null, int batchSize = QatDefaults.BatchSize,
         double learningRate = QatDefaults.LearningRate)
     {
         var options = Simple(new QatRegressionTrainer.Options(), labelColumnName, featureColumnName, network, backend, numberOfEpochs, batchSize, learningRate);
@@ -101,7 +101,7 @@ public static class QatCatalog
     }
 
     private static TOptions Simple<TOptions>(TOptions options, string labelColumnName, string featureColumnName, QatNetwork? network,
-        QuantBackend backend, int numberOfEpochs, int batchSize, double learningRate) where TOptions : QatTrainerOptions
+        QuantBackend backend, int? numberOfEpochs, int batchSize, double learningRate) where TOptions : QatTrainerOptions
     {
         options.LabelColumnName = labelColumnName;
         options.FeatureColumnName = featureColumnName;

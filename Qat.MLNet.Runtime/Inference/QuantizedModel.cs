@@ -22,14 +22,30 @@ public sealed class QuantizedModel
     /// <param name="output">How the last layer's levels are dequantized.</param>
     /// <exception cref="ArgumentException">The shapes do not chain, or the parameters are invalid.</exception>
     public QuantizedModel(ActivationShape inputShape, QuantizationParameters input, IReadOnlyList<QuantizedLayer> layers, QuantizationParameters output)
-        : this(inputShape, input, layers, output, Int8Kernels.ForThisCpu)
+        : this(inputShape, input, layers, output, null, Int8Kernels.ForThisCpu)
+    {
+    }
+
+    /// <summary>Assembles a model whose inputs are standardized per feature before quantization.</summary>
+    /// <param name="inputShape">Per-sample input shape.</param>
+    /// <param name="input">How the standardized inputs are quantized.</param>
+    /// <param name="layers">The layers in order.</param>
+    /// <param name="output">How the last layer's levels are dequantized.</param>
+    /// <param name="standardization">The per-feature step in front of quantization, one entry per input value; null for none.</param>
+    /// <exception cref="ArgumentException">The shapes do not chain, the parameters are invalid, or the standardization has another size.</exception>
+    public QuantizedModel(ActivationShape inputShape, QuantizationParameters input, IReadOnlyList<QuantizedLayer> layers, QuantizationParameters output,
+        FeatureStandardization? standardization)
+        : this(inputShape, input, layers, output, standardization, Int8Kernels.ForThisCpu)
     {
     }
 
     private QuantizedModel(ActivationShape inputShape, QuantizationParameters input, IReadOnlyList<QuantizedLayer> layers, QuantizationParameters output,
-        Int8Kernels kernels)
+        FeatureStandardization? standardization, Int8Kernels kernels)
     {
         ArgumentNullException.ThrowIfNull(layers);
+        if (standardization is not null && standardization.Count != inputShape.Size)
+            throw new ArgumentException($"The standardization covers {standardization.Count} features but the input has {inputShape.Size} values.", nameof(standardization));
+        Standardization = standardization;
         // Every layer runs on the model's one dispatch; a layer packed for another is repacked (its weights are shared).
         layers = layers.Select(l => (l ?? throw new ArgumentException("A layer is null.", nameof(layers))).WithKernels(kernels)).ToArray();
         _kernels = kernels;
@@ -69,8 +85,11 @@ public sealed class QuantizedModel
     /// <summary>Floats per output sample.</summary>
     public int OutputSize => OutputShape.Size;
 
-    /// <summary>Input quantization.</summary>
+    /// <summary>Input quantization (of the standardized inputs when <see cref="Standardization"/> is set).</summary>
     public QuantizationParameters Input { get; }
+
+    /// <summary>The per-feature standardization applied before input quantization, or null.</summary>
+    public FeatureStandardization? Standardization { get; }
 
     /// <summary>Output dequantization.</summary>
     public QuantizationParameters Output { get; }
@@ -79,7 +98,7 @@ public sealed class QuantizedModel
     public IReadOnlyList<QuantizedLayer> Layers { get; }
 
     /// <summary>Bytes of weights and parameters (what makes the model about 4x smaller than float).</summary>
-    public long ParameterBytes => Layers.Sum(l => l.ParameterBytes);
+    public long ParameterBytes => Layers.Sum(l => l.ParameterBytes) + 8L * (Standardization?.Count ?? 0);
 
     /// <summary>The kernel path this model runs (chosen from the CPU when it was built or loaded: <see cref="BestKernelPath"/>).</summary>
     public Int8KernelPath KernelPath => _kernels.Path;
@@ -98,11 +117,11 @@ public sealed class QuantizedModel
     public QuantizedModel WithKernelPath(Int8KernelPath path)
     {
         var kernels = Int8Kernels.For(path);
-        return kernels == _kernels ? this : new QuantizedModel(InputShape, Input, _layers, Output, kernels);
+        return kernels == _kernels ? this : new QuantizedModel(InputShape, Input, _layers, Output, Standardization, kernels);
     }
 
     /// <summary>Bytes the model holds in memory (weights and the packed forms of its kernel path), as against <see cref="ParameterBytes"/> on disk.</summary>
-    public long ResidentBytes => _layers.Sum(l => l is QuantizedWeightedLayer w ? w.ResidentBytes : l.ParameterBytes);
+    public long ResidentBytes => _layers.Sum(l => l is QuantizedWeightedLayer w ? w.ResidentBytes : l.ParameterBytes) + 8L * (Standardization?.Count ?? 0);
 
     /// <summary>
     /// Runs <paramref name="batchSize"/> samples: <paramref name="input"/> holds them one after another. Values are
@@ -126,9 +145,18 @@ public sealed class QuantizedModel
         byte[] a = ArrayPool<byte>.Shared.Rent(activationBytes);
         byte[] b = ArrayPool<byte>.Shared.Rent(activationBytes);
         byte[] scratch = ArrayPool<byte>.Shared.Rent(_maxScratch + Int8Gemm.Slack);
+        float[]? standardized = Standardization is null ? null : ArrayPool<float>.Shared.Rent(input.Length);
         try
         {
-            Input.Quantize(input, a);
+            if (standardized is not null)
+            {
+                Standardization!.Apply(input, standardized, batchSize);
+                Input.Quantize(standardized.AsSpan(0, input.Length), a);
+            }
+            else
+            {
+                Input.Quantize(input, a);
+            }
             var current = a;
             var next = b;
             // The array, not the IReadOnlyList: no enumerator allocation per call.
@@ -146,6 +174,8 @@ public sealed class QuantizedModel
             ArrayPool<byte>.Shared.Return(a);
             ArrayPool<byte>.Shared.Return(b);
             ArrayPool<byte>.Shared.Return(scratch);
+            if (standardized is not null)
+                ArrayPool<float>.Shared.Return(standardized);
         }
     }
 

@@ -29,8 +29,23 @@ public sealed class QatTrainingReport
     /// <summary>The epochs in order.</summary>
     public required IReadOnlyList<QatEpochReport> Epochs { get; init; }
 
-    /// <summary>Where the three final metrics were measured: "validation set" or "training data" (when no validation set was given).</summary>
+    /// <summary>Where the three final metrics were measured: "validation set", the held-out rows, or "training data" (when there was no validation data).</summary>
     public required string EvaluatedOn { get; init; }
+
+    /// <summary>Rows held out of the training data for validation and early stopping (0 with a validation set or none).</summary>
+    public long HeldOutRows { get; init; }
+
+    /// <summary>
+    /// How each phase ended and which epoch's state it kept, e.g. "float: 84 epochs chosen for 1500 steps; stopped after
+    /// epoch 41 (validation loss not better for 20 epochs); kept epoch 21 (best validation loss 0.0712)".
+    /// </summary>
+    public IReadOnlyList<string> Phases { get; init; } = [];
+
+    /// <summary>The (1-based) epoch whose float state went on to QAT; null when the last float epoch's did.</summary>
+    public int? KeptFloatEpoch { get; init; }
+
+    /// <summary>The (1-based) epoch whose QAT state was converted; null when the last epoch's was.</summary>
+    public int? KeptQatEpoch { get; init; }
 
     /// <summary>The trained network with fake quantization switched off: float weights and activations.</summary>
     public required QatMetrics Float { get; init; }
@@ -93,6 +108,8 @@ public sealed class QatTrainingReport
                 $"{e.Epoch,5}  {(e.Phase == QatTrainingPhase.Float ? "float" : "qat"),-5}  {e.LearningRate,-8:G4}  {e.Training.Loss,10:F4}  {Percent(e.Training.Accuracy),9}  " +
                 $"{(e.Validation is null ? "-" : e.Validation.Loss.ToString("F4", inv)),10}  {Percent(e.Validation?.Accuracy),9}  {e.Seconds,7:F1}");
         }
+        foreach (string phase in Phases)
+            text.AppendLine(phase);
         text.AppendLine(inv, $"on the {EvaluatedOn}: float {Float}; fake-quant {FakeQuantized}; int8 {Int8}");
         text.AppendLine(inv, $"parameters: float {FloatModelBytes:N0} bytes, int8 {Int8ModelBytes:N0} bytes ({CompressionRatio:F2}x smaller)");
         text.Append(inv, $"latency per row (batch 1): float {FloatMicrosecondsPerRow:F1} us, int8 {Int8MicrosecondsPerRow:F1} us ({FloatMicrosecondsPerRow / Int8MicrosecondsPerRow:F1}x faster)");

@@ -62,7 +62,7 @@ internal static class FeatureColumn
     }
 
     /// <summary>The message for a non-finite feature value.</summary>
-    public static InvalidOperationException NonFinite(string column, long row, int slot, float value) =>
-        new($"Row {row}: feature column '{column}' has {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in slot {slot}. Features must be finite numbers: " +
+    public static InvalidOperationException NonFinite(string column, long row, int slot, float value, string? what = null) =>
+        new($"Row {row}{(what is null ? "" : " of the " + what)}: feature column '{column}' has {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in slot {slot}. Features must be finite numbers: " +
             "replace missing values first (mlContext.Transforms.ReplaceMissingValues) or filter the rows out (FilterRowsByMissingValues).");
 }

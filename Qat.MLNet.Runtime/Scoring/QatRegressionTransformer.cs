@@ -27,8 +27,8 @@ public sealed class QatRegressionTransformer : QatTransformerBase
 
     internal static VersionInfo GetVersionInfo() => new(
         modelSignature: "QATRGTRN",
-        verWrittenCur: 0x00010001, // initial
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // 0x00010001 initial; 0x00010002 adds the label mapping (shift, scale)
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(QatRegressionTransformer).Assembly.FullName);
@@ -37,7 +37,7 @@ public sealed class QatRegressionTransformer : QatTransformerBase
     [System.Diagnostics.CodeAnalysis.SuppressMessage("CodeQuality", "IDE0051:Remove unused private members", Justification = "ML.NET calls the loader of a [LoadableClass] through reflection.")]
     private static QatRegressionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), _ => RegressionScoringTask.Instance);
+        var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), reader => RegressionScoringTask.Load(reader, ctx.Header.ModelVerWritten >= 0x00010002));
         return new QatRegressionTransformer(model, feature, task, report);
     }
 }

@@ -3,13 +3,52 @@ using Microsoft.ML.Data;
 
 namespace Qat.MLNet.Scoring;
 
-/// <summary>Regression at scoring time: one output from a Single label. The transformer adds <c>Score</c>.</summary>
+/// <summary>
+/// Regression at scoring time: one output from a Single label. The network predicts the standardized label
+/// <c>(label - LabelShift) / LabelScale</c> (the trainer standardizes it, so the fit does not depend on the label's units);
+/// the transformer's <c>Score</c> maps it back: <c>Score = output * LabelScale + LabelShift</c>.
+/// </summary>
 internal sealed class RegressionScoringTask : ScoringTask
 {
-    public static readonly RegressionScoringTask Instance = new();
+    /// <summary>The task without a label mapping (models saved before it existed).</summary>
+    public static readonly RegressionScoringTask Identity = new(0, 1);
 
-    private RegressionScoringTask()
+    /// <summary>Creates the task with the label mapping <paramref name="shift"/>, <paramref name="scale"/>.</summary>
+    /// <exception cref="ArgumentException">A value is not finite, or the scale is not positive.</exception>
+    public RegressionScoringTask(float shift, float scale)
     {
+        if (!float.IsFinite(shift) || !(float.IsFinite(scale) && scale > 0))
+            throw new ArgumentException($"The label mapping (shift {shift}, scale {scale}) must be finite with a positive scale.");
+        LabelShift = shift;
+        LabelScale = scale;
+    }
+
+    /// <summary>Added to the scaled output: the training labels' mean.</summary>
+    public float LabelShift { get; }
+
+    /// <summary>Multiplies the output: the training labels' standard deviation.</summary>
+    public float LabelScale { get; }
+
+    /// <summary>The label in the network's units.</summary>
+    public float ToNetwork(float label) => (label - LabelShift) / LabelScale;
+
+    /// <summary>A network output in the label's units.</summary>
+    public float FromNetwork(float output) => output * LabelScale + LabelShift;
+
+    /// <summary>Reads what <see cref="Save"/> wrote; files written before the mapping existed (<paramref name="hasMapping"/> false) get the identity.</summary>
+    public static RegressionScoringTask Load(BinaryReader reader, bool hasMapping)
+    {
+        if (!hasMapping)
+            return Identity;
+        float shift = reader.ReadSingle(), scale = reader.ReadSingle();
+        try
+        {
+            return new RegressionScoringTask(shift, scale);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The regression transformer's label mapping is corrupt: {e.Message}");
+        }
     }
 
     public override string Name => "regression";
@@ -24,8 +63,11 @@ internal sealed class RegressionScoringTask : ScoringTask
                 "Regression labels must be Single (float): load the column as float, or convert it with mlContext.Transforms.Conversion.ConvertType.");
     }
 
+    /// <summary>Writes the label mapping: shift (f32), scale (f32).</summary>
     public override void Save(BinaryWriter writer)
     {
+        writer.Write(LabelShift);
+        writer.Write(LabelScale);
     }
 
     public override void AddOutputColumns(DataViewSchema.Builder builder)
@@ -46,7 +88,7 @@ internal sealed class RegressionScoringTask : ScoringTask
 
     public override Delegate[] CreateGetters(RowScorer scorer)
     {
-        ValueGetter<float> score = (ref float dst) => dst = scorer.Outputs()[0];
+        ValueGetter<float> score = (ref float dst) => dst = FromNetwork(scorer.Outputs()[0]);
         return new Delegate[] { score };
     }
 }

@@ -18,7 +18,7 @@ public sealed class QatBinaryTrainerTests
     {
         _ml = new MLContext(seed: 1);
         _data = _ml.Data.LoadFromEnumerable(SyntheticData.Binary(800, seed: 1));
-        _model = _ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options { Network = QatNetwork.Mlp(16), LearningRate = 0.01, Seed = 1 }).Fit(_data);
+        _model = _ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options { Network = QatNetwork.Mlp(16), LearningRate = 0.01, Seed = 1, NumberOfFloatEpochs = 2, NumberOfEpochs = 3, ValidationFraction = 0 }).Fit(_data);
     }
 
     [TestMethod]

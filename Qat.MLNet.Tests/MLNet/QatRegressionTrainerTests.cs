@@ -15,7 +15,7 @@ public sealed class QatRegressionTrainerTests
         var data = ml.Data.LoadFromEnumerable(SyntheticData.Regression(1000, seed: 1));
         var model = ml.Regression.Trainers.Qat(new QatRegressionTrainer.Options
         {
-            Network = QatNetwork.Mlp(32), LearningRate = 0.01, NumberOfFloatEpochs = 4, NumberOfEpochs = 4, Seed = 1,
+            Network = QatNetwork.Mlp(32), LearningRate = 0.01, NumberOfFloatEpochs = 4, NumberOfEpochs = 4, Seed = 1, ValidationFraction = 0,
         }).Fit(data);
 
         var scored = model.Transform(data);

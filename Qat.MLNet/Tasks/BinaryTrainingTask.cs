@@ -8,11 +8,10 @@ namespace Qat.MLNet.Tasks;
 /// <summary>Binary classification: a Boolean label, one logit, log-loss (<c>binary_cross_entropy_with_logits</c>).</summary>
 internal sealed class BinaryTrainingTask : TrainingTask
 {
-    public static readonly BinaryTrainingTask Instance = new();
+    private readonly float _positiveWeight;
 
-    private BinaryTrainingTask()
-    {
-    }
+    /// <summary>Creates the task; <paramref name="positiveWeight"/> multiplies the loss of positive rows (PyTorch's <c>pos_weight</c>).</summary>
+    public BinaryTrainingTask(float positiveWeight = 1f) => _positiveWeight = positiveWeight;
 
     public override ScoringTask Scoring => BinaryScoringTask.Instance;
 
@@ -32,7 +31,10 @@ internal sealed class BinaryTrainingTask : TrainingTask
     public override Tensor Loss(Tensor outputs, Tensor labels)
     {
         using var logits = outputs.reshape(-1);
-        return nn.functional.binary_cross_entropy_with_logits(logits, labels);
+        if (_positiveWeight == 1f)
+            return nn.functional.binary_cross_entropy_with_logits(logits, labels);
+        using var weight = tensor(new[] { _positiveWeight });
+        return nn.functional.binary_cross_entropy_with_logits(logits, labels, pos_weights: weight);
     }
 
     public override void Accumulate(ReadOnlySpan<float> outputs, float label, ref MetricsAccumulator sums)

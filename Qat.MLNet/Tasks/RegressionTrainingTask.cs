@@ -5,16 +5,27 @@ using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tasks;
 
-/// <summary>Regression: a Single label, one output, mean squared error.</summary>
+/// <summary>
+/// Regression: a Single label, one output, mean squared error on the standardized label (so the fit does not depend on
+/// the label's units: the scoring task maps the output back). Metrics are in the label's units.
+/// </summary>
 internal sealed class RegressionTrainingTask : TrainingTask
 {
-    public static readonly RegressionTrainingTask Instance = new();
+    /// <summary>The task before the label statistics are known (the checking pass reads raw labels).</summary>
+    public static readonly RegressionTrainingTask Instance = new(RegressionScoringTask.Identity);
 
-    private RegressionTrainingTask()
+    private readonly RegressionScoringTask _scoring;
+
+    private RegressionTrainingTask(RegressionScoringTask scoring) => _scoring = scoring;
+
+    public override ScoringTask Scoring => _scoring;
+
+    /// <summary>Standardizes the label: mean to 0, deviation to 1 (a constant label keeps scale 1).</summary>
+    public override TrainingTask WithLabelStatistics(double mean, double standardDeviation)
     {
+        float scale = (float)standardDeviation;
+        return new RegressionTrainingTask(new RegressionScoringTask((float)mean, scale > 0 && float.IsFinite(scale) ? scale : 1f));
     }
-
-    public override ScoringTask Scoring => RegressionScoringTask.Instance;
 
     public override bool HasAccuracy => false;
 
@@ -29,7 +40,7 @@ internal sealed class RegressionTrainingTask : TrainingTask
             if (!float.IsFinite(value))
                 throw new InvalidOperationException(
                     $"Row {row.Position}: label column '{name}' is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}. Regression labels must be finite: filter such rows out (FilterRowsByMissingValues) first.");
-            return value;
+            return _scoring.ToNetwork(value);
         };
     }
 
@@ -41,7 +52,8 @@ internal sealed class RegressionTrainingTask : TrainingTask
 
     public override void Accumulate(ReadOnlySpan<float> outputs, float label, ref MetricsAccumulator sums)
     {
-        double error = outputs[0] - (double)label;
+        // Both in the network's units; the squared error is reported in the label's.
+        double error = ((double)outputs[0] - label) * _scoring.LabelScale;
         sums.LossSum += error * error;
         sums.Count++;
     }

@@ -33,6 +33,12 @@ internal abstract class TrainingTask
     /// <summary>Adds one row's loss and correctness to <paramref name="sums"/>.</summary>
     public abstract void Accumulate(ReadOnlySpan<float> outputs, float label, ref MetricsAccumulator sums);
 
+    /// <summary>
+    /// This task configured with what the checking pass learned of the training labels (regression standardizes the
+    /// label with their mean and deviation); the task itself when it needs nothing.
+    /// </summary>
+    public virtual TrainingTask WithLabelStatistics(double mean, double standardDeviation) => this;
+
     /// <summary>Throws when the training labels cannot teach anything (e.g. one class only); <paramref name="labelCounts"/> counts rows per label value.</summary>
     public abstract void CheckLabelCoverage(IReadOnlyDictionary<float, long> labelCounts, string labelColumnName);
 

@@ -22,6 +22,14 @@ public sealed class QatBinaryTrainer : QatTrainerBase<QatBinaryTransformer>
     /// <summary>Options of <see cref="QatBinaryTrainer"/>.</summary>
     public sealed class Options : QatTrainerOptions
     {
+        /// <summary>
+        /// Weight of the positive rows' loss against the negative rows' (PyTorch's <c>pos_weight</c>), positive: above 1
+        /// when positives are rare (e.g. negatives / positives). Default 1.
+        /// </summary>
+        public double PositiveClassWeight { get; set; } = 1;
+
+        internal override void ValidateTaskOptions() =>
+            Internal.Guard.InRange(PositiveClassWeight > 0 && double.IsFinite(PositiveClassWeight), nameof(PositiveClassWeight), PositiveClassWeight, "must be a positive finite number.");
     }
 
     internal QatBinaryTrainer(IHostEnvironment env, Options options) : base(env, options, nameof(QatBinaryTrainer))
@@ -31,7 +39,7 @@ public sealed class QatBinaryTrainer : QatTrainerBase<QatBinaryTransformer>
     private protected override TrainingTask CreateTask(DataViewSchema.Column label)
     {
         BinaryScoringTask.CheckLabelType(label.Name, label.Type);
-        return BinaryTrainingTask.Instance;
+        return new BinaryTrainingTask((float)((Options)TrainerOptions).PositiveClassWeight);
     }
 
     private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => BinaryScoringTask.OutputShape(label);

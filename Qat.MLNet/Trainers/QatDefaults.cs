@@ -17,11 +17,36 @@ public static class QatDefaults
     /// <summary>Default quantization backend: <see cref="QuantBackend.Fbgemm"/> (per-channel int8 weights, reduce_range activations).</summary>
     public const QuantBackend Backend = QuantBackend.Fbgemm;
 
-    /// <summary>Default number of float pre-training epochs before fake quantization starts: 2.</summary>
-    public const int NumberOfFloatEpochs = 2;
+    /// <summary>
+    /// Optimizer steps the float phase aims at when <see cref="QatTrainerOptions.NumberOfFloatEpochs"/> is null: 1500. The
+    /// epochs are <c>ceil(1500 / steps per epoch)</c>, at most <see cref="MaximumEpochsPerPhase"/>, and early stopping may end
+    /// the phase sooner.
+    /// </summary>
+    public const int FloatOptimizerSteps = 1500;
 
-    /// <summary>Default number of quantization-aware (fake-quant) epochs: 3.</summary>
-    public const int NumberOfEpochs = 3;
+    /// <summary>Optimizer steps the quantization-aware phase aims at when <see cref="QatTrainerOptions.NumberOfEpochs"/> is null: 600.</summary>
+    public const int QatOptimizerSteps = 600;
+
+    /// <summary>The most epochs an adaptive phase runs (tiny data sets have few steps per epoch): 300.</summary>
+    public const int MaximumEpochsPerPhase = 300;
+
+    /// <summary>
+    /// Wall-clock cap of a Fit, in seconds: 300. The float phase may use two thirds of it; every phase runs at least one
+    /// epoch, so the cap can be passed by one epoch's time.
+    /// </summary>
+    public const double MaximumTrainingTimeInSeconds = 300;
+
+    /// <summary>Share of the training rows held out for early stopping when no validation set is given: 0.2 (stratified by class).</summary>
+    public const double ValidationFraction = 0.2;
+
+    /// <summary>Below this many training rows nothing is held out and early stopping is off: 50.</summary>
+    public const int MinimumRowsForHoldout = 50;
+
+    /// <summary>Epochs without a better validation loss after which an adaptive phase stops: 20.</summary>
+    public const int EarlyStoppingPatience = 20;
+
+    /// <summary>Default feature scaling: <see cref="QatFeatureScaling.Auto"/>.</summary>
+    public const QatFeatureScaling FeatureScaling = QatFeatureScaling.Auto;
 
     /// <summary>Default mini-batch size: 64.</summary>
     public const int BatchSize = 64;
@@ -35,8 +60,8 @@ public static class QatDefaults
     /// <summary>Default SGD momentum: 0.9.</summary>
     public const double Momentum = 0.9;
 
-    /// <summary>Default weight decay (L2 penalty added by the optimizer): 0.</summary>
-    public const double WeightDecay = 0;
+    /// <summary>Default weight decay (L2 penalty added by the optimizer): 0.0001, which keeps small data sets from overfitting.</summary>
+    public const double WeightDecay = 1e-4;
 
     /// <summary>Default learning-rate schedule: constant.</summary>
     public const QatLearningRateSchedule LearningRateSchedule = QatLearningRateSchedule.Constant;

@@ -35,6 +35,9 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
 
     private protected IHost Host { get; }
 
+    /// <summary>The trainer's own copy of its options.</summary>
+    private protected QatTrainerOptions TrainerOptions => _options;
+
     /// <summary>Trains on <paramref name="input"/> and returns the int8 transformer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (schema mismatch).</exception>
     /// <exception cref="InvalidOperationException">No rows, a bad row (NaN/Inf feature, wrong vector size, missing label; the message names the row), one class only.</exception>
@@ -46,15 +49,15 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
         ArgumentNullException.ThrowIfNull(input);
         LibTorchSharpLoader.EnsureLoaded();
         using var channel = Host.Start("Training");
-        var data = TrainingData.Check(Host, input, _options, CreateTask);
         int seed = _options.Seed ?? Host.Rand.Next();
+        var data = TrainingData.Check(Host, input, _options, CreateTask, seed);
         int previousThreads = torch.get_num_threads();
         if (_options.NumberOfThreads is { } threads)
             torch.set_num_threads(threads);
         try
         {
-            channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat {data.Task.Name}: {data.RowCount} rows x {data.FeatureCount} features, network {_options.Network}, ") +
-                FormattableString.Invariant($"{_options.NumberOfFloatEpochs} float + {_options.NumberOfEpochs} QAT epochs, batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, seed {seed}."));
+            channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat {data.Task.Name}: {data.RowCount} training rows x {data.FeatureCount} features, validation: {data.ValidationDescription}, ") +
+                FormattableString.Invariant($"features {(data.Standardization is null ? "as given" : "standardized")}, network {_options.Network}, batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, weight decay {_options.WeightDecay}, seed {seed}."));
             var session = new QatTrainingSession(Host, channel, _options, data.Task, data, seed);
             var (model, report) = session.Run();
             return CreateTransformer(model, _options.FeatureColumnName, data.Task, report);

@@ -6,10 +6,23 @@ namespace Qat.MLNet.Trainers;
 
 /// <summary>
 /// Options shared by the Qat trainers (multiclass, binary, regression). The recipe is PyTorch's eager-mode QAT:
-/// <see cref="NumberOfFloatEpochs"/> of float training, then fusion and <c>prepare_qat</c>, then
-/// <see cref="NumberOfEpochs"/> of fake-quantized training, freezing observers and batch-norm statistics after the given
-/// QAT epochs, and finally <c>convert</c> to int8. Every value is checked when the trainer is created.
+/// float training, then fusion and <c>prepare_qat</c>, then fake-quantized training, freezing observers and batch-norm
+/// statistics after the given QAT epochs, and finally <c>convert</c> to int8. Every value is checked when the trainer is
+/// created.
 /// </summary>
+/// <remarks>
+/// <para>The training budget adapts to the data unless epochs are given. With <see cref="NumberOfFloatEpochs"/> null the
+/// float phase runs <c>ceil(FloatOptimizerSteps / steps per epoch)</c> epochs (steps per epoch = training rows / batch
+/// size, rounded up), at most <see cref="MaximumEpochsPerPhase"/>; likewise the QAT phase with <see cref="QatOptimizerSteps"/>
+/// when <see cref="NumberOfEpochs"/> is null. A phase whose epochs were chosen so stops early when the validation loss has
+/// not improved for <see cref="EarlyStoppingPatience"/> epochs, and the network goes on from its best epoch (the best float
+/// state before PrepareQat, the best QAT state before Convert); <see cref="MaximumTrainingTimeInSeconds"/> caps the whole
+/// Fit (two thirds of it for the float phase). Epoch counts that are set are run exactly, to the last epoch.</para>
+/// <para>Validation: <see cref="ValidationSet"/> when given; otherwise <see cref="ValidationFraction"/> of the training rows,
+/// chosen by a seeded, class-stratified systematic sample, are held out from training (none below
+/// <see cref="QatDefaults.MinimumRowsForHoldout"/> rows, and then no early stopping). The training report says which epochs
+/// were kept and why.</para>
+/// </remarks>
 public abstract class QatTrainerOptions
 {
     /// <summary>The label column. Default "Label".</summary>
@@ -27,11 +40,44 @@ public abstract class QatTrainerOptions
     /// <summary>An explicit qconfig; overrides <see cref="Backend"/>. Activations must be per-tensor quint8 and weights symmetric qint8 for the int8 engine.</summary>
     public QConfig? QConfig { get; set; }
 
-    /// <summary>Float epochs before fake quantization is inserted (0 = QAT from the start). Default 2.</summary>
-    public int NumberOfFloatEpochs { get; set; } = QatDefaults.NumberOfFloatEpochs;
+    /// <summary>
+    /// Float epochs before fake quantization is inserted (0 = QAT from the start), run exactly; null (the default) chooses
+    /// them from the data: see the remarks.
+    /// </summary>
+    public int? NumberOfFloatEpochs { get; set; }
 
-    /// <summary>Quantization-aware epochs (at least 1: the int8 model needs trained quantization parameters). Default 3.</summary>
-    public int NumberOfEpochs { get; set; } = QatDefaults.NumberOfEpochs;
+    /// <summary>
+    /// Quantization-aware epochs (at least 1: the int8 model needs trained quantization parameters), run exactly; null (the
+    /// default) chooses them from the data: see the remarks.
+    /// </summary>
+    public int? NumberOfEpochs { get; set; }
+
+    /// <summary>Optimizer steps the float phase aims at when <see cref="NumberOfFloatEpochs"/> is null, positive. Default 1500.</summary>
+    public int FloatOptimizerSteps { get; set; } = QatDefaults.FloatOptimizerSteps;
+
+    /// <summary>Optimizer steps the QAT phase aims at when <see cref="NumberOfEpochs"/> is null, positive. Default 600.</summary>
+    public int QatOptimizerSteps { get; set; } = QatDefaults.QatOptimizerSteps;
+
+    /// <summary>The most epochs a phase whose epochs are chosen from the data runs, positive. Default 300.</summary>
+    public int MaximumEpochsPerPhase { get; set; } = QatDefaults.MaximumEpochsPerPhase;
+
+    /// <summary>Wall-clock cap of Fit in seconds, positive (see the remarks). Default 300.</summary>
+    public double MaximumTrainingTimeInSeconds { get; set; } = QatDefaults.MaximumTrainingTimeInSeconds;
+
+    /// <summary>
+    /// Epochs without a better validation loss after which a phase whose epochs were chosen from the data stops (and the
+    /// best epoch's state is kept); null trains every chosen epoch and keeps the last. Default 20.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; set; } = QatDefaults.EarlyStoppingPatience;
+
+    /// <summary>
+    /// Share of the training rows held out as the validation set when <see cref="ValidationSet"/> is null, in [0, 0.5]; 0
+    /// holds out nothing (no early stopping then). Default 0.2.
+    /// </summary>
+    public double ValidationFraction { get; set; } = QatDefaults.ValidationFraction;
+
+    /// <summary>How features are scaled in front of the input quantization. Default <see cref="QatFeatureScaling.Auto"/>.</summary>
+    public QatFeatureScaling FeatureScaling { get; set; } = QatDefaults.FeatureScaling;
 
     /// <summary>Rows per mini-batch. Default 64.</summary>
     public int BatchSize { get; set; } = QatDefaults.BatchSize;
@@ -45,7 +91,7 @@ public abstract class QatTrainerOptions
     /// <summary>SGD momentum in [0, 1) (ignored by Adam: setting it with Adam is an error). Default 0.9.</summary>
     public double Momentum { get; set; } = QatDefaults.Momentum;
 
-    /// <summary>Weight decay (L2 penalty), non-negative. Default 0.</summary>
+    /// <summary>Weight decay (L2 penalty), non-negative. Default 0.0001.</summary>
     public double WeightDecay { get; set; } = QatDefaults.WeightDecay;
 
     /// <summary>How the learning rate changes per epoch. Default constant.</summary>
@@ -82,24 +128,37 @@ public abstract class QatTrainerOptions
     public bool Shuffle { get; set; } = true;
 
     /// <summary>
-    /// Data to report validation metrics on after every epoch and for the float / fake-quant / int8 comparison; same
-    /// columns as the training data. Null reports the comparison on the training data.
+    /// Data to report validation metrics on after every epoch, to stop early on, and for the float / fake-quant / int8
+    /// comparison; same columns as the training data. Null holds out <see cref="ValidationFraction"/> of the training rows.
     /// </summary>
     public IDataView? ValidationSet { get; set; }
 
     /// <summary>A copy of these options (the trainer keeps one so later changes by the caller do not affect it).</summary>
     internal QatTrainerOptions Copy() => (QatTrainerOptions)MemberwiseClone();
 
+    /// <summary>Checks the options of one task's Options class (none by default).</summary>
+    internal virtual void ValidateTaskOptions()
+    {
+    }
+
     /// <summary>Checks every option; throws naming the option, its value and the rule.</summary>
     internal void Validate()
     {
+        ValidateTaskOptions();
         Guard.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column.");
         Guard.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column.");
         Guard.Require(LabelColumnName != FeatureColumnName, nameof(LabelColumnName), LabelColumnName, "must differ from FeatureColumnName.");
         Guard.NotNull(Network, nameof(Network));
         Guard.InRange(Enum.IsDefined(Backend), nameof(Backend), Backend, "is not a known backend.");
-        Guard.InRange(NumberOfFloatEpochs >= 0, nameof(NumberOfFloatEpochs), NumberOfFloatEpochs, "must be >= 0.");
-        Guard.InRange(NumberOfEpochs >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be >= 1: the int8 model needs at least one QAT epoch to learn its quantization parameters.");
+        Guard.InRange(NumberOfFloatEpochs is null or >= 0, nameof(NumberOfFloatEpochs), NumberOfFloatEpochs, "must be >= 0, or null to choose from the data.");
+        Guard.InRange(NumberOfEpochs is null or >= 1, nameof(NumberOfEpochs), NumberOfEpochs, "must be >= 1 (the int8 model needs at least one QAT epoch to learn its quantization parameters), or null to choose from the data.");
+        Guard.InRange(FloatOptimizerSteps >= 1, nameof(FloatOptimizerSteps), FloatOptimizerSteps, "must be positive.");
+        Guard.InRange(QatOptimizerSteps >= 1, nameof(QatOptimizerSteps), QatOptimizerSteps, "must be positive.");
+        Guard.InRange(MaximumEpochsPerPhase >= 1, nameof(MaximumEpochsPerPhase), MaximumEpochsPerPhase, "must be positive.");
+        Guard.InRange(MaximumTrainingTimeInSeconds > 0 && double.IsFinite(MaximumTrainingTimeInSeconds), nameof(MaximumTrainingTimeInSeconds), MaximumTrainingTimeInSeconds, "must be a positive finite number.");
+        Guard.InRange(EarlyStoppingPatience is null or >= 1, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be positive, or null for no early stopping.");
+        Guard.InRange(ValidationFraction >= 0 && ValidationFraction <= 0.5, nameof(ValidationFraction), ValidationFraction, "must be in [0, 0.5].");
+        Guard.InRange(Enum.IsDefined(FeatureScaling), nameof(FeatureScaling), FeatureScaling, "is not a known feature scaling.");
         Guard.InRange(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be positive.");
         Guard.InRange(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a known optimizer.");
         Guard.InRange(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive finite number.");

@@ -4,6 +4,7 @@ using Qat.MLNet.Inference;
 using Qat.MLNet.Internal;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Optim;
+using Qat.MLNet.Quantization;
 using Qat.MLNet.Reports;
 using Qat.MLNet.Tasks;
 using Qat.MLNet.Trainers;
@@ -27,6 +28,7 @@ internal sealed class QatTrainingSession
     private readonly BatchReader _train;
     private readonly BatchReader _trainForEvaluation;
     private readonly BatchReader? _validation;
+    private readonly TrainingData _data;
     private readonly int _seed;
 
     public QatTrainingSession(IHost host, IChannel channel, QatTrainerOptions options, TrainingTask task, TrainingData data, int seed)
@@ -35,24 +37,36 @@ internal sealed class QatTrainingSession
         _channel = channel;
         _options = options;
         _task = task;
+        _data = data;
         _seed = seed;
         _shape = options.Network.InputShape(data.FeatureCount, data.Feature.Name);
-        _train = new BatchReader(options.Shuffle ? data.Shuffled(host, seed) : data.Data, data.Feature, data.Label, task, options.BatchSize, data.FeatureCount);
-        _trainForEvaluation = new BatchReader(data.Data, data.Feature, data.Label, task, options.BatchSize, data.FeatureCount);
+        // Batch buffers no larger than the data: a batch size above the row count allocates for the rows.
+        int batch = (int)Math.Min(options.BatchSize, Math.Max(1, data.RowCount));
+        _train = new BatchReader(options.Shuffle ? data.Shuffled(host, seed) : data.Data, data.Feature, data.Label, task, batch, data.FeatureCount,
+            data.TrainingRows, data.Standardization);
+        _trainForEvaluation = new BatchReader(data.Data, data.Feature, data.Label, task, batch, data.FeatureCount, data.TrainingRows, data.Standardization);
         if (data.Validation is { } v)
-            _validation = new BatchReader(v.Data, v.Feature, v.Label, task, options.BatchSize, data.FeatureCount);
+            _validation = new BatchReader(v.Data, v.Feature, v.Label, task, batch, data.FeatureCount, null, data.Standardization, "validation set");
+        else if (data.HeldOutRows is { } heldOut)
+            _validation = new BatchReader(data.Data, data.Feature, data.Label, task, batch, data.FeatureCount, heldOut, data.Standardization, "held-out rows");
         TrainingRows = data.RowCount;
     }
 
     public long TrainingRows { get; }
+
+    /// <summary>One phase's plan: how many epochs, whether they were chosen from the data (then early stopping applies), why.</summary>
+    private sealed record PhasePlan(QatTrainingPhase Phase, int Epochs, bool Adaptive, string Why);
 
     /// <summary>Trains, converts and measures; returns the int8 model and the report.</summary>
     public (QuantizedModel Model, QatTrainingReport Report) Run()
     {
         var clock = Stopwatch.StartNew();
         var (qconfig, qconfigName) = _options.ResolveQConfig();
-        int totalEpochs = _options.NumberOfFloatEpochs + _options.NumberOfEpochs;
+        var floatPlan = Plan(QatTrainingPhase.Float, _options.NumberOfFloatEpochs, _options.FloatOptimizerSteps);
+        var qatPlan = Plan(QatTrainingPhase.QuantizationAware, _options.NumberOfEpochs, _options.QatOptimizerSteps);
+        int plannedEpochs = floatPlan.Epochs + qatPlan.Epochs;
         var epochs = new List<QatEpochReport>();
+        var phases = new List<string>();
         torch.manual_seed(_seed);
         var random = new Random(_seed);
 
@@ -61,63 +75,50 @@ internal sealed class QatTrainingSession
         DropBatchCounters(model);
         model.train();
         ParameterUpdater? optimizer = null;
-        var input = zeros(_options.BatchSize, _shape.Size);
-        var labels = zeros(_options.BatchSize);
+        var input = zeros(_train.BatchSize, _shape.Size);
+        var labels = zeros(_train.BatchSize);
         try
         {
-            if (_options.NumberOfFloatEpochs == 0)
-                model = PrepareQat(model, qconfig);
-            optimizer = CreateOptimizer(model);
-            for (int epoch = 0; epoch < totalEpochs; epoch++)
+            int? keptFloat = null, keptQat = null;
+            if (floatPlan.Epochs > 0)
             {
-                var phase = epoch < _options.NumberOfFloatEpochs ? QatTrainingPhase.Float : QatTrainingPhase.QuantizationAware;
-                if (epoch == _options.NumberOfFloatEpochs && epoch > 0)
-                {
-                    model.train(); // the validation pass left it in eval mode
-                    model = PrepareQat(model, qconfig);
-                    optimizer.Dispose();
-                    optimizer = CreateOptimizer(model);
-                }
-                int qatEpoch = epoch - _options.NumberOfFloatEpochs;
-                bool observersFrozen = phase == QatTrainingPhase.QuantizationAware && qatEpoch >= _options.FreezeObserversAfterEpoch;
-                bool batchNormFrozen = phase == QatTrainingPhase.QuantizationAware && qatEpoch >= _options.FreezeBatchNormAfterEpoch;
-                if (observersFrozen)
-                    Quantizer.DisableObserver(model);
-                if (batchNormFrozen)
-                    Quantizer.FreezeBatchNormStats(model);
-
-                double learningRate = _options.LearningRateAt(epoch, totalEpochs);
-                optimizer.LearningRate = learningRate;
-
-                var started = Stopwatch.StartNew();
-                var training = TrainEpoch(model, optimizer, input, labels, _options.Shuffle ? new Random(random.Next()) : null);
-                var validation = _validation is null ? null : Evaluate(model, _validation, input);
-                var report = new QatEpochReport(epoch + 1, phase, learningRate, observersFrozen, batchNormFrozen, training, validation, started.Elapsed.TotalSeconds);
-                epochs.Add(report);
-                _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat epoch {epoch + 1}/{totalEpochs} ({(phase == QatTrainingPhase.Float ? "float" : "QAT")}{(observersFrozen ? ", observers frozen" : "")}{(batchNormFrozen ? ", BN frozen" : "")}, lr {learningRate:G4}): ") +
-                    FormattableString.Invariant($"train {training}{(validation is null ? "" : $"; validation {validation}")}; {report.Seconds:F1} s"));
+                optimizer = CreateOptimizer(model);
+                keptFloat = RunPhase(floatPlan, model, optimizer, input, labels, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds * 2 / 3);
+                optimizer.Dispose();
+                model.train(); // the validation pass left it in eval mode
             }
+            model = PrepareQat(model, qconfig);
+            optimizer = CreateOptimizer(model);
+            keptQat = RunPhase(qatPlan, model, optimizer, input, labels, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds);
 
             model.eval();
             _channel.Info(MessageSensitivity.None, "Qat: converting to int8.");
-            var quantized = Quantizer.Convert(model, _shape);
+            var converted = Quantizer.Convert(model, _shape);
+            var quantized = _data.Standardization is { } standardization
+                ? new QuantizedModel(converted.InputShape, converted.Input, converted.Layers, converted.Output, standardization)
+                : converted;
             var evaluation = _validation ?? _trainForEvaluation;
             Quantizer.DisableFakeQuant(model);
             var floatMetrics = Evaluate(model, evaluation, input);
             Quantizer.EnableFakeQuant(model);
             var fakeQuantMetrics = Evaluate(model, evaluation, input);
-            var int8Metrics = Evaluate(quantized, evaluation);
+            // The readers hand out standardized features already: the converted model without the step is the same arithmetic.
+            var int8Metrics = Evaluate(converted, evaluation);
             long floatBytes = model.parameters().Sum(p => p.numel()) * sizeof(float);
             Quantizer.DisableFakeQuant(model);
-            var (floatLatency, int8Latency) = MeasureLatency(model, quantized, evaluation, input);
+            var (floatLatency, int8Latency) = MeasureLatency(model, quantized, evaluation, input); // the int8 side includes the standardization step
             var result = new QatTrainingReport
             {
                 Task = _task.Name,
                 Network = _options.Network.Description,
                 QConfig = qconfigName,
                 TrainingRows = TrainingRows,
+                HeldOutRows = _data.HeldOutCount,
                 Epochs = epochs,
-                EvaluatedOn = _validation is null ? "training data" : "validation set",
+                Phases = phases,
+                KeptFloatEpoch = keptFloat,
+                KeptQatEpoch = keptQat,
+                EvaluatedOn = _validation is null ? "training data" : _data.ValidationDescription,
                 Float = floatMetrics,
                 FakeQuantized = fakeQuantMetrics,
                 Int8 = int8Metrics,
@@ -138,7 +139,117 @@ internal sealed class QatTrainingSession
         }
     }
 
-    private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, Quantization.QConfig qconfig) =>
+    /// <summary>The epochs of a phase: as set, or <c>ceil(steps / steps per epoch)</c> capped at MaximumEpochsPerPhase.</summary>
+    private PhasePlan Plan(QatTrainingPhase phase, int? epochs, int steps)
+    {
+        string name = phase == QatTrainingPhase.Float ? "float" : "QAT";
+        if (epochs is { } set)
+            return new PhasePlan(phase, set, false, FormattableString.Invariant($"{name}: {set} epochs as set"));
+        long stepsPerEpoch = (TrainingRows + _train.BatchSize - 1) / _train.BatchSize;
+        int chosen = (int)Math.Clamp((steps + stepsPerEpoch - 1) / stepsPerEpoch, 1, _options.MaximumEpochsPerPhase);
+        return new PhasePlan(phase, chosen, true,
+            FormattableString.Invariant($"{name}: {chosen} epochs chosen for {steps} optimizer steps ({stepsPerEpoch} per epoch{(chosen == _options.MaximumEpochsPerPhase ? $", capped at {_options.MaximumEpochsPerPhase} epochs" : "")})"));
+    }
+
+    /// <summary>
+    /// Runs one phase; with an adaptive plan and validation data it stops after EarlyStoppingPatience epochs without a
+    /// better validation loss and restores the best epoch's state. Returns the kept epoch (1-based, over both phases) when
+    /// it is not the last one run.
+    /// </summary>
+    private int? RunPhase(PhasePlan plan, nn.Module<Tensor, Tensor> model, ParameterUpdater optimizer, Tensor input, Tensor labels, Random random,
+        List<QatEpochReport> epochs, List<string> phases, int plannedEpochs, Stopwatch clock, double secondsAllowed)
+    {
+        bool earlyStopping = plan.Adaptive && _validation is not null && _options.EarlyStoppingPatience is not null;
+        int patience = _options.EarlyStoppingPatience ?? int.MaxValue;
+        double bestLoss = double.PositiveInfinity;
+        int bestEpoch = 0, sinceBest = 0;
+        Dictionary<string, Tensor>? best = null;
+        string ending = "ran every epoch";
+        int first = epochs.Count;
+        try
+        {
+            for (int e = 0; e < plan.Epochs; e++)
+            {
+                int epoch = epochs.Count;
+                bool qat = plan.Phase == QatTrainingPhase.QuantizationAware;
+                bool observersFrozen = qat && e >= _options.FreezeObserversAfterEpoch;
+                bool batchNormFrozen = qat && e >= _options.FreezeBatchNormAfterEpoch;
+                if (observersFrozen)
+                    Quantizer.DisableObserver(model);
+                if (batchNormFrozen)
+                    Quantizer.FreezeBatchNormStats(model);
+                double learningRate = _options.LearningRateAt(epoch, plannedEpochs);
+                optimizer.LearningRate = learningRate;
+
+                var started = Stopwatch.StartNew();
+                var training = TrainEpoch(model, optimizer, input, labels, _options.Shuffle ? new Random(random.Next()) : null);
+                var validation = _validation is null ? null : Evaluate(model, _validation, input);
+                var report = new QatEpochReport(epoch + 1, plan.Phase, learningRate, observersFrozen, batchNormFrozen, training, validation, started.Elapsed.TotalSeconds);
+                epochs.Add(report);
+                _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat epoch {epoch + 1} ({(qat ? "QAT" : "float")} {e + 1}/{plan.Epochs}{(observersFrozen ? ", observers frozen" : "")}{(batchNormFrozen ? ", BN frozen" : "")}, lr {learningRate:G4}): ") +
+                    FormattableString.Invariant($"train {training}{(validation is null ? "" : $"; validation {validation}")}; {report.Seconds:F1} s"));
+
+                if (earlyStopping && validation is not null && double.IsFinite(validation.Loss))
+                {
+                    if (validation.Loss < bestLoss - 1e-6 * Math.Abs(bestLoss))
+                    {
+                        bestLoss = validation.Loss;
+                        bestEpoch = epoch + 1;
+                        sinceBest = 0;
+                        Snapshot(model, ref best);
+                    }
+                    else if (++sinceBest >= patience)
+                    {
+                        ending = FormattableString.Invariant($"stopped after epoch {epoch + 1} (validation loss not better for {patience} epochs)");
+                        break;
+                    }
+                }
+                if (e + 1 < plan.Epochs && clock.Elapsed.TotalSeconds > secondsAllowed)
+                {
+                    ending = FormattableString.Invariant($"stopped after epoch {epoch + 1}: {clock.Elapsed.TotalSeconds:F0} s passed the time allowed ({secondsAllowed:F0} s of MaximumTrainingTimeInSeconds)");
+                    break;
+                }
+            }
+            int last = epochs.Count;
+            int? kept = null;
+            string keptText = "kept the last epoch";
+            if (best is not null && bestEpoch != last)
+            {
+                QuantizationState.LoadStateDict(model, best);
+                kept = bestEpoch;
+                keptText = FormattableString.Invariant($"kept epoch {bestEpoch} (best validation loss {bestLoss:F4})");
+            }
+            else if (best is not null)
+            {
+                keptText = FormattableString.Invariant($"kept the last epoch, {last} (best validation loss {bestLoss:F4})");
+            }
+            string summary = $"{plan.Why}; {ending}; {keptText}" + (last > first && _validation is null && plan.Adaptive ? "; no validation data, so no early stopping" : "");
+            phases.Add(summary);
+            _channel.Info(MessageSensitivity.None, "Qat " + summary + ".");
+            return kept;
+        }
+        finally
+        {
+            if (best is not null)
+                foreach (var tensor in best.Values)
+                    tensor.Dispose();
+        }
+    }
+
+    /// <summary>Replaces <paramref name="best"/> with copies of the model's parameters and buffers.</summary>
+    private static void Snapshot(nn.Module<Tensor, Tensor> model, ref Dictionary<string, Tensor>? best)
+    {
+        using var noGrad = no_grad();
+        var copy = new Dictionary<string, Tensor>();
+        foreach (var (name, tensor) in model.state_dict())
+            copy[name] = tensor.detach().clone().DetachFromDisposeScope();
+        if (best is not null)
+            foreach (var tensor in best.Values)
+                tensor.Dispose();
+        best = copy;
+    }
+
+    private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, QConfig qconfig) =>
         Quantizer.PrepareQat(Quantizer.FuseModules(model, inplace: true), qconfig, inplace: true);
 
     // Our own SGD/Adam: TorchSharp's optimizers can crash under concurrent garbage collection (see ParameterUpdater).

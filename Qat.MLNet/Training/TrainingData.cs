@@ -1,5 +1,7 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using Qat.MLNet.Inference;
 using Qat.MLNet.Scoring;
 using Qat.MLNet.Tasks;
 using Qat.MLNet.Trainers;
@@ -9,11 +11,15 @@ namespace Qat.MLNet.Training;
 /// <summary>
 /// The training (and validation) data of one Fit, checked: the columns exist with the right types, and one pass over the
 /// rows in their own order found no bad row (with the row number when there is one), at least one row, and labels the
-/// task can learn from.
+/// task can learn from. The same pass holds out the validation rows (when no validation set is given) and measures what
+/// the trainer standardizes: the features (unless off) and, for regression, the label.
 /// </summary>
 internal sealed class TrainingData
 {
-    private TrainingData(TrainingTask task, IDataView data, DataViewSchema.Column feature, DataViewSchema.Column label, int featureCount, long rowCount, ValidationData? validation)
+    private readonly HoldoutSplit? _holdout;
+
+    private TrainingData(TrainingTask task, IDataView data, DataViewSchema.Column feature, DataViewSchema.Column label, int featureCount,
+        long rowCount, ValidationData? validation, HoldoutSplit? holdout, FeatureStandardization? standardization, string validationDescription)
     {
         Task = task;
         Data = data;
@@ -22,11 +28,15 @@ internal sealed class TrainingData
         FeatureCount = featureCount;
         RowCount = rowCount;
         Validation = validation;
+        _holdout = holdout;
+        Standardization = standardization;
+        ValidationDescription = validationDescription;
     }
 
-    /// <summary>The task, made from the training label column (e.g. its class count).</summary>
+    /// <summary>The task, made from the training label column (e.g. its class count) and its label statistics.</summary>
     public TrainingTask Task { get; }
 
+    /// <summary>All rows the caller gave, the held-out ones included.</summary>
     public IDataView Data { get; }
 
     public DataViewSchema.Column Feature { get; }
@@ -35,28 +45,34 @@ internal sealed class TrainingData
 
     public int FeatureCount { get; }
 
+    /// <summary>Rows the network trains on (held-out rows excluded).</summary>
     public long RowCount { get; }
 
+    /// <summary>Held-out rows (0 with a validation set or without a holdout).</summary>
+    public long HeldOutCount => _holdout?.HeldOutCount ?? 0;
+
+    /// <summary>The validation set given in the options, or null.</summary>
     public ValidationData? Validation { get; }
 
-    /// <summary>Checks the data and scans it once (see the class summary).</summary>
-    public static TrainingData Check(IHost host, IDataView data, QatTrainerOptions options, Func<DataViewSchema.Column, TrainingTask> createTask)
+    /// <summary>Whether there is validation data of either kind (early stopping needs it).</summary>
+    public bool HasValidation => Validation is not null || HeldOutCount > 0;
+
+    /// <summary>What the validation data is, for logs and the report.</summary>
+    public string ValidationDescription { get; }
+
+    /// <summary>The per-feature standardization of the training rows, or null when off.</summary>
+    public FeatureStandardization? Standardization { get; }
+
+    /// <summary>Keeps the rows the network trains on.</summary>
+    public Func<Microsoft.ML.Data.DataViewRowId, bool>? TrainingRows => _holdout is { } h ? id => !h.IsHeldOut(id) : null;
+
+    /// <summary>Keeps the held-out rows.</summary>
+    public Func<Microsoft.ML.Data.DataViewRowId, bool>? HeldOutRows => _holdout is { } h ? h.IsHeldOut : null;
+
+    public static TrainingData Check(IHost host, IDataView data, QatTrainerOptions options, Func<DataViewSchema.Column, TrainingTask> createTask, int seed)
     {
         var (feature, label, featureCount) = Columns(data.Schema, options, "training data");
         var task = createTask(label);
-        var counts = new Dictionary<float, long>();
-        long rows = 0;
-        var reader = new BatchReader(data, feature, label, task, 1024, featureCount);
-        foreach (int n in reader.Batches(null, host.CheckAlive))
-        {
-            rows += n;
-            if (task.HasAccuracy)
-                for (int i = 0; i < n; i++)
-                    counts[reader.Labels[i]] = counts.GetValueOrDefault(reader.Labels[i]) + 1;
-        }
-        if (rows == 0)
-            throw new InvalidOperationException("The training data has no rows: there is nothing to train on. Check the file or the filters before the trainer.");
-        task.CheckLabelCoverage(counts, label.Name);
 
         ValidationData? validation = null;
         if (options.ValidationSet is { } v)
@@ -71,10 +87,58 @@ internal sealed class TrainingData
                     "Transform both with the same fitted pipeline (e.g. one MapValueToKey fitted on the training data).");
             validation = new ValidationData(v, vFeature, vLabel);
         }
-        return new TrainingData(task, data, feature, label, featureCount, rows, validation);
+
+        // One pass in the data's own order: bad rows are found with their row numbers before any training; the same pass
+        // picks the held-out rows and measures the moments of the rest (and of the held-out ones, in case the data turns
+        // out too small to hold any out).
+        var holdout = validation is null && options.ValidationFraction > 0 ? new HoldoutSplit(options.ValidationFraction, seed) : null;
+        var kept = new TrainingStatistics(featureCount, task.HasAccuracy);
+        var held = new TrainingStatistics(featureCount, task.HasAccuracy);
+        var reader = new BatchReader(data, feature, label, task, 1024, featureCount);
+        foreach (int n in reader.Batches(null, host.CheckAlive))
+        {
+            for (int i = 0; i < n; i++)
+            {
+                float value = reader.Labels[i];
+                bool isHeld = holdout is not null && holdout.Assign(reader.Ids[i], task.HasAccuracy ? value : 0f);
+                (isHeld ? held : kept).Add(reader.Features.AsSpan(i * featureCount, featureCount), value);
+            }
+        }
+        long total = kept.RowCount + held.RowCount;
+        if (total == 0)
+            throw new InvalidOperationException("The training data has no rows: there is nothing to train on. Check the file or the filters before the trainer.");
+        var counts = new Dictionary<float, long>(kept.LabelCounts);
+        foreach (var (value, count) in held.LabelCounts)
+            counts[value] = counts.GetValueOrDefault(value) + count;
+        task.CheckLabelCoverage(counts, label.Name);
+
+        string validationDescription;
+        if (validation is not null)
+        {
+            validationDescription = "validation set";
+        }
+        else if (holdout is not null && total >= QatDefaults.MinimumRowsForHoldout && kept.RowCount > 0)
+        {
+            validationDescription = FormattableString.Invariant($"held-out {options.ValidationFraction:P0} of the training rows ({held.RowCount} rows)");
+        }
+        else
+        {
+            validationDescription = options.ValidationFraction > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"none: {total} training rows are fewer than {QatDefaults.MinimumRowsForHoldout}, too few to hold any out")
+                : "none: ValidationFraction is 0";
+            if (holdout is not null)
+            {
+                kept.Add(held);
+                holdout = null;
+            }
+        }
+        var statistics = kept;
+        bool standardize = options.FeatureScaling == QatFeatureScaling.Standardize
+            || (options.FeatureScaling == QatFeatureScaling.Auto && !options.Network.ReadsImages);
+        return new TrainingData(task.WithLabelStatistics(statistics.LabelMean, statistics.LabelStandardDeviation), data, feature, label, featureCount,
+            statistics.RowCount, validation, holdout, standardize ? statistics.FeatureStandardization() : null, validationDescription);
     }
 
-    /// <summary>The training data in a new order every cursor: the data's own shuffling if it has one, plus a pool.</summary>
     public IDataView Shuffled(IHostEnvironment env, int seed) =>
         new DataOperationsCatalog(env).ShuffleRows(Data, seed, QatDefaults.ShufflePoolSize, shuffleSource: true);
 

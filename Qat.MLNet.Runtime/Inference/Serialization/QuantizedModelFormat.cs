@@ -4,14 +4,15 @@ using System.Text;
 namespace Qat.MLNet.Inference;
 
 /// <summary>
-/// The binary file format of <see cref="QuantizedModel"/>, version 1. All numbers little-endian.
+/// The binary file format of <see cref="QuantizedModel"/>, version 2 (version 1 files still load). All numbers little-endian.
 /// <code>
 /// header   8 bytes  magic "QATMLQM1"
-///          2 bytes  format version (1)
+///          2 bytes  format version (2)
 ///          2 bytes  reserved (0)
 ///          8 bytes  payload length in bytes
 ///         32 bytes  SHA-256 of the payload
 /// payload  input shape (3 x int32), input qparams, output qparams (scale f32, zero point, min, max: int32),
+///          [version 2] standardization flag (byte 0/1), and when 1: input-size means (f32) then input-size scales (f32),
 ///          layer count (int32), then per layer: kind (byte), name (int32 length + UTF-8), input shape (3 x int32),
 ///          and the kind's fields (see <see cref="QuantizedModelWriter"/>).
 /// </code>
@@ -23,8 +24,11 @@ public static class QuantizedModelFormat
     /// <summary>The file magic.</summary>
     public static ReadOnlySpan<byte> Magic => "QATMLQM1"u8;
 
-    /// <summary>The version this library writes and reads.</summary>
-    public const ushort Version = 1;
+    /// <summary>The version this library writes.</summary>
+    public const ushort Version = 2;
+
+    /// <summary>The oldest version this library reads (version 1: no standardization block).</summary>
+    public const ushort OldestReadableVersion = 1;
 
     /// <summary>The largest payload accepted (1 GiB).</summary>
     public const long MaxPayloadBytes = 1L << 30;

@@ -20,8 +20,8 @@ internal static class QuantizedModelReader
         if (!header[..8].SequenceEqual(QuantizedModelFormat.Magic))
             throw Bad("it does not start with the Qat.MLNet model magic \"QATMLQM1\": this is not a saved QuantizedModel");
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
-        if (version != QuantizedModelFormat.Version)
-            throw Bad($"it has format version {version}; this library reads version {QuantizedModelFormat.Version}");
+        if (version < QuantizedModelFormat.OldestReadableVersion || version > QuantizedModelFormat.Version)
+            throw Bad($"it has format version {version}; this library reads versions {QuantizedModelFormat.OldestReadableVersion} to {QuantizedModelFormat.Version}");
         long length = BinaryPrimitives.ReadInt64LittleEndian(header[12..]);
         if (length <= 0 || length > QuantizedModelFormat.MaxPayloadBytes)
             throw Bad($"it declares a payload of {length} bytes (allowed: 1 to {QuantizedModelFormat.MaxPayloadBytes})");
@@ -48,6 +48,26 @@ internal static class QuantizedModelReader
         var inputShape = r.Shape("input shape");
         var input = r.QParams("input quantization");
         var output = r.QParams("output quantization");
+        FeatureStandardization? standardization = null;
+        if (version >= 2 && r.Bool("standardization flag"))
+        {
+            int n = inputShape.Size;
+            r.Require(8L * n, "standardization");
+            var mean = new float[n];
+            var scale = new float[n];
+            for (int i = 0; i < n; i++)
+                mean[i] = r.Single("standardization mean");
+            for (int i = 0; i < n; i++)
+                scale[i] = r.Single("standardization scale");
+            try
+            {
+                standardization = new FeatureStandardization(mean, scale);
+            }
+            catch (ArgumentException e)
+            {
+                throw Bad(e.Message);
+            }
+        }
         int count = r.Count("layer count", MaxLayers, 1);
         var layers = new List<QuantizedLayer>(count);
         for (int i = 0; i < count; i++)
@@ -56,7 +76,7 @@ internal static class QuantizedModelReader
             throw Bad($"{r.Remaining} bytes follow the last layer");
         try
         {
-            return new QuantizedModel(inputShape, input, layers, output);
+            return new QuantizedModel(inputShape, input, layers, output, standardization);
         }
         catch (ArgumentException e)
         {

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace Qat.MLNet.Inference;
 
-/// <summary>Writes a <see cref="QuantizedModel"/> in <see cref="QuantizedModelFormat"/> version 1.</summary>
+/// <summary>Writes a <see cref="QuantizedModel"/> in <see cref="QuantizedModelFormat"/>, version <see cref="QuantizedModelFormat.Version"/>.</summary>
 /// <remarks>Each layer kind's own fields are written by its <see cref="QuantizedLayerCatalog"/> entry.</remarks>
 internal static class QuantizedModelWriter
 {
@@ -14,6 +14,14 @@ internal static class QuantizedModelWriter
             WriteShape(w, model.InputShape);
             WriteQ(w, model.Input);
             WriteQ(w, model.Output);
+            w.Write(model.Standardization is not null);
+            if (model.Standardization is { } standardization)
+            {
+                foreach (float m in standardization.Mean)
+                    w.Write(m);
+                foreach (float s in standardization.Scale)
+                    w.Write(s);
+            }
             w.Write(model.Layers.Count);
             foreach (var layer in model.Layers)
                 WriteLayer(w, layer);
