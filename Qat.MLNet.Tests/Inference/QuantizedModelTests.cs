@@ -116,6 +116,51 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
+    public void Standardization_RoundTripsAndRunsBeforeQuantization()
+    {
+        var plain = SmallConvertedCnn();
+        int n = plain.InputSize;
+        var mean = Enumerable.Range(0, n).Select(i => 0.01f * (i % 7)).ToArray();
+        var scale = Enumerable.Range(0, n).Select(i => 1f + 0.1f * (i % 3)).ToArray();
+        var standardized = new QuantizedModel(plain.InputShape, plain.Input, plain.Layers, plain.Output, new FeatureStandardization(mean, scale));
+        var input = RandomInput(3, n, 5);
+        var byHand = input.Select((x, i) => (x - mean[i % n]) * scale[i % n]).ToArray();
+        CollectionAssert.AreEqual(plain.Predict(byHand, 3), standardized.Predict(input, 3), "the step is (x - mean) * scale, then the model");
+
+        using var file = new MemoryStream();
+        standardized.Save(file);
+        var loaded = QuantizedModel.Load(new MemoryStream(file.ToArray()));
+        CollectionAssert.AreEqual(standardized.Predict(input, 3), loaded.Predict(input, 3));
+        CollectionAssert.AreEqual(mean, loaded.Standardization!.Mean);
+        CollectionAssert.AreEqual(scale, loaded.Standardization.Scale);
+        Assert.AreEqual(plain.ParameterBytes + 8L * n, standardized.ParameterBytes);
+    }
+
+    [TestMethod]
+    public void Load_Version1File_StillLoads()
+    {
+        var model = SmallConvertedCnn();
+        using var file = new MemoryStream();
+        model.Save(file);
+        var v2 = file.ToArray();
+        // Version 1 had no standardization flag (payload offset 44, after shape and the two qparams): remove it, re-hash.
+        var payload = v2.AsSpan(QuantizedModelFormat.HeaderBytes).ToArray().ToList();
+        Assert.AreEqual(0, payload[44]);
+        payload.RemoveAt(44);
+        var v1 = new byte[QuantizedModelFormat.HeaderBytes + payload.Count];
+        v2.AsSpan(0, QuantizedModelFormat.HeaderBytes).CopyTo(v1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(v1.AsSpan(8), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(v1.AsSpan(12), payload.Count);
+        System.Security.Cryptography.SHA256.HashData(payload.ToArray()).CopyTo(v1, 20);
+        payload.ToArray().CopyTo(v1, QuantizedModelFormat.HeaderBytes);
+
+        var loaded = QuantizedModel.Load(new MemoryStream(v1));
+        var input = RandomInput(2, model.InputSize, 9);
+        CollectionAssert.AreEqual(model.Predict(input, 2), loaded.Predict(input, 2));
+        Assert.IsNull(loaded.Standardization);
+    }
+
+    [TestMethod]
     public void Load_WrongMagicOrVersion_SaysSo()
     {
         var bytes = Saved(SmallConvertedCnn());

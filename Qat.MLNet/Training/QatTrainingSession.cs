@@ -191,7 +191,7 @@ internal sealed class QatTrainingSession
 
                 if (earlyStopping && validation is not null && double.IsFinite(validation.Loss))
                 {
-                    if (validation.Loss < bestLoss - 1e-6 * Math.Abs(bestLoss))
+                    if (bestEpoch == 0 || validation.Loss < bestLoss - 1e-6 * Math.Abs(bestLoss))
                     {
                         bestLoss = validation.Loss;
                         bestEpoch = epoch + 1;
