@@ -60,8 +60,8 @@ public static class QatDefaults
     /// <summary>Default SGD momentum: 0.9.</summary>
     public const double Momentum = 0.9;
 
-    /// <summary>Default weight decay (L2 penalty added by the optimizer): 0.0001, which keeps small data sets from overfitting.</summary>
-    public const double WeightDecay = 1e-4;
+    /// <summary>Default weight decay (L2 penalty added by the optimizer): 0.001, which keeps small data sets from overfitting.</summary>
+    public const double WeightDecay = 1e-3;
 
     /// <summary>Default learning-rate schedule: constant.</summary>
     public const QatLearningRateSchedule LearningRateSchedule = QatLearningRateSchedule.Constant;

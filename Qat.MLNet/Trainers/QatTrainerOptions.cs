@@ -91,7 +91,7 @@ public abstract class QatTrainerOptions
     /// <summary>SGD momentum in [0, 1) (ignored by Adam: setting it with Adam is an error). Default 0.9.</summary>
     public double Momentum { get; set; } = QatDefaults.Momentum;
 
-    /// <summary>Weight decay (L2 penalty), non-negative. Default 0.0001.</summary>
+    /// <summary>Weight decay (L2 penalty), non-negative. Default 0.001.</summary>
     public double WeightDecay { get; set; } = QatDefaults.WeightDecay;
 
     /// <summary>How the learning rate changes per epoch. Default constant.</summary>

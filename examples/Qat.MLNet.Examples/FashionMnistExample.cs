@@ -71,6 +71,7 @@ internal static class FashionMnistExample
             FreezeBatchNormAfterEpoch = qatEpochs - 1,
             LearningRate = 0.002,
             LearningRateSchedule = QatLearningRateSchedule.Cosine,
+            WeightDecay = 0, // tens of thousands of images need no extra regularization (the default suits small tabular data)
             NumberOfThreads = Environment.ProcessorCount,
             ValidationSet = keys.Transform(test),
         });

@@ -1,12 +1,12 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Examples;
 
 /// <summary>
 /// Tabular data (the "tabular" command): the Breast Cancer Wisconsin CSV that ships in examples/data, 30 numeric
-/// columns -> Concatenate -> NormalizeMeanVariance -> a QAT-trained MLP for binary classification, scored in int8.
+/// columns -> Concatenate -> NormalizeMeanVariance -> the Qat binary trainer at its defaults (an MLP, trained
+/// quantization-aware), scored in int8.
 /// </summary>
 internal static class TabularExample
 {
@@ -25,17 +25,7 @@ internal static class TabularExample
             .Append(ml.Transforms.NormalizeMeanVariance("Features"))
             .Append(ml.Transforms.Expression("Label", "d => d == \"malignant\"", "diagnosis"))
             .AppendCacheCheckpoint(ml)
-            .Append(ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options
-            {
-                Network = QatNetwork.Mlp(32, 16),
-                NumberOfFloatEpochs = 10,
-                NumberOfEpochs = 10,
-                FreezeObserversAfterEpoch = 8,
-                FreezeBatchNormAfterEpoch = 8,
-                BatchSize = 32,
-                LearningRate = 0.003,
-                Seed = 0,
-            }));
+            .Append(ml.BinaryClassification.Trainers.Qat()); // the defaults: epochs from the data, early stopping on a held-out 20 %
 
         var model = pipeline.Fit(split.TrainSet);
         var metrics = ml.BinaryClassification.Evaluate(model.Transform(split.TestSet));
