@@ -118,6 +118,29 @@ public sealed class TrainerDefaultsTests
     }
 
     [TestMethod]
+    public void PositiveClassWeight_RarePositives_AreFoundMoreOften()
+    {
+        var ml = new MLContext(seed: 0);
+        // About one row in eight is positive.
+        var rows = SyntheticData.Binary(800, seed: 3).Select(r => new BinaryRow { Features = r.Features, Label = r.Features[0] + 0.5f * r.Features[1] > 1.2f }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        int positives = rows.Count(r => r.Label);
+        Assert.IsLessThan(rows.Count / 6, positives);
+
+        int Found(double weight)
+        {
+            var model = ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options
+            {
+                Network = QatNetwork.Mlp(8), NumberOfFloatEpochs = 2, NumberOfEpochs = 1, ValidationFraction = 0, Seed = 1, PositiveClassWeight = weight,
+            }).Fit(data);
+            var predicted = model.Transform(data).GetColumn<bool>("PredictedLabel").ToArray();
+            return rows.Where((r, i) => r.Label && predicted[i]).Count();
+        }
+
+        Assert.IsGreaterThan(Found(1), Found(7), "weighting the positives' loss finds more of them");
+    }
+
+    [TestMethod]
     [DataRow(0.0)]
     [DataRow(-1.0)]
     [DataRow(double.NaN)]

@@ -94,7 +94,9 @@ internal sealed class TrainingData
         var holdout = validation is null && options.ValidationFraction > 0 ? new HoldoutSplit(options.ValidationFraction, seed) : null;
         var kept = new TrainingStatistics(featureCount, task.HasAccuracy);
         var held = new TrainingStatistics(featureCount, task.HasAccuracy);
-        var reader = new BatchReader(data, feature, label, task, 1024, featureCount);
+        // Up to 1024 rows per batch, but no more than about 16 MB of features: wide vectors get short batches.
+        int checkRows = (int)Math.Clamp((1L << 22) / Math.Max(1, featureCount), 1, 1024);
+        var reader = new BatchReader(data, feature, label, task, checkRows, featureCount);
         foreach (int n in reader.Batches(null, host.CheckAlive))
         {
             for (int i = 0; i < n; i++)
