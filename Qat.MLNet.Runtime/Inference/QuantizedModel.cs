@@ -125,13 +125,13 @@ public sealed class QuantizedModel
 
     /// <summary>
     /// Runs <paramref name="batchSize"/> samples: <paramref name="input"/> holds them one after another. Values are
-    /// quantized as PyTorch's <c>quantize_per_tensor</c> (clamped to the input range; NaN becomes the lowest level), so
-    /// check inputs for NaN and infinity before calling if they can occur.
+    /// quantized as PyTorch's <c>quantize_per_tensor</c> (clamped to the input range). NaN and infinity are refused: the
+    /// quantizer would turn them into finite levels and the outputs would look valid.
     /// </summary>
     /// <param name="input">batchSize x <see cref="InputSize"/> floats.</param>
     /// <param name="output">batchSize x <see cref="OutputSize"/> floats, written.</param>
     /// <param name="batchSize">Samples, at least 1.</param>
-    /// <exception cref="ArgumentException">A span has the wrong length.</exception>
+    /// <exception cref="ArgumentException">A span has the wrong length, or an input value is NaN or infinite (the message names the sample and the feature).</exception>
     public void Predict(ReadOnlySpan<float> input, Span<float> output, int batchSize = 1)
     {
         if (batchSize <= 0)
@@ -140,6 +140,11 @@ public sealed class QuantizedModel
             throw new ArgumentException($"input has {input.Length} values; {batchSize} samples of {InputShape} need {(long)batchSize * InputSize}.", nameof(input));
         if (output.Length != (long)batchSize * OutputSize)
             throw new ArgumentException($"output has room for {output.Length} values; {batchSize} samples need {(long)batchSize * OutputSize}.", nameof(output));
+        int bad = Scoring.FeatureColumn.IndexOfNonFinite(input);
+        if (bad >= 0)
+            throw new ArgumentException(
+                $"input sample {bad / InputSize}, value {bad % InputSize} is {input[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)}: the int8 engine would quantize it to a finite level " +
+                "and return scores that look valid. Replace missing values (or filter such rows out) before predicting.", nameof(input));
 
         int activationBytes = checked(batchSize * _maxActivation + Int8Gemm.Slack);
         byte[] a = ArrayPool<byte>.Shared.Rent(activationBytes);

@@ -161,6 +161,32 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
+    [DataRow(float.NaN)]
+    [DataRow(float.PositiveInfinity)]
+    [DataRow(float.NegativeInfinity)]
+    public void Predict_NonFiniteInput_IsRefusedNamingSampleAndValue(float value)
+    {
+        var model = SmallConvertedCnn();
+        var input = RandomInput(3, model.InputSize, 4);
+        input[2 * model.InputSize + 17] = value;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => model.Predict(input, 3));
+        StringAssert.Contains(e.Message, "input sample 2, value 17");
+        StringAssert.Contains(e.Message, "Replace missing values");
+    }
+
+    [TestMethod]
+    public void Convert_NeverCalibrated_IsRefusedNamingTheObserver()
+    {
+        using var model = nn.Sequential(("quant", new QuantStub()), ("fc", nn.Linear(4, 2)), ("dequant", new DeQuantStub()));
+        model.train();
+        using var prepared = Quantizer.PrepareQat(model, Fbgemm);
+        prepared.eval();
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Quantizer.Convert(prepared));
+        StringAssert.Contains(e.Message, "'quant'");
+        StringAssert.Contains(e.Message, "has seen no data");
+    }
+
+    [TestMethod]
     public void Load_WrongMagicOrVersion_SaysSo()
     {
         var bytes = Saved(SmallConvertedCnn());

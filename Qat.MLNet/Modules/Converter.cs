@@ -30,17 +30,18 @@ internal static class Converter
         if (stub.ActivationPostProcess is not FakeQuantize inputFq)
             throw new ArgumentException($"The QuantStub '{leaves[0].Path}' has no FakeQuantize: prepare the model with Quantizer.PrepareQat first.", nameof(prepared));
 
-        var current = ActivationQParams(inputFq);
+        // What the model is made of is checked before what it learned: an unsupported layer is the first thing to hear about.
+        var converters = leaves.Skip(1).SkipLast(1).Select(leaf =>
+            SupportedOperations.FindConversion(ConversionAdapters.StandIn(leaf.Module).GetType())?.Convert
+            ?? (SupportedOperations.Find(leaf.Module) is { Role: OperationRole.Converted } operation ? operation.Convert : null)
+            ?? throw new NotSupportedException(Unsupported(leaf.Path, leaf.Module))).ToList();
         var shape = inputShape ?? InferInputShape(leaves);
+        var current = ActivationQParams(leaves[0].Path, inputFq);
         var input = current;
         var layers = new List<QuantizedLayer>();
-        foreach (var (path, module) in leaves.Skip(1).SkipLast(1))
+        foreach (var ((path, module), convert) in leaves.Skip(1).SkipLast(1).Zip(converters))
         {
-            var step = new ConversionInput(path, ConversionAdapters.StandIn(module), shape, current);
-            var convert = SupportedOperations.FindConversion(step.Module.GetType())?.Convert
-                ?? (SupportedOperations.Find(module) is { Role: OperationRole.Converted } operation ? operation.Convert : null)
-                ?? throw new NotSupportedException(Unsupported(path, module));
-            var layer = convert(step);
+            var layer = convert(new ConversionInput(path, ConversionAdapters.StandIn(module), shape, current));
             if (layer is QuantizedWeightedLayer weighted)
                 current = weighted.Output;
             shape = layer.OutputShape;
@@ -135,8 +136,12 @@ internal static class Converter
         throw new ArgumentException("The model has no weighted layer to infer the input shape from: pass it to Convert.");
     }
 
-    private static QuantizationParameters ActivationQParams(FakeQuantize fq)
+    private static QuantizationParameters ActivationQParams(string path, FakeQuantize fq)
     {
+        if (!fq.ActivationPostProcess.HasObserved)
+            throw new InvalidOperationException(
+                $"The activation observer of '{path}' ({fq.ActivationPostProcess.GetType().Name}) has seen no data, so its scale would be PyTorch's placeholder 1.0 " +
+                "and the int8 model would be garbage. Run the prepared model forward on training or calibration batches (in training mode, observers enabled) before Convert.");
         var (scales, zeroPoints) = fq.ActivationPostProcess.CalculateQParamsArrays();
         if (fq.Dtype != QuantDType.QUInt8 || fq.IsPerChannel)
             throw new NotSupportedException($"Activations must be per-tensor quint8 for the int8 engine, not {fq.Dtype.TorchName()} {fq.QScheme.TorchName()}.");
@@ -147,7 +152,7 @@ internal static class Converter
 
     private static QuantizationParameters OutputQParams(string path, Qat.QatModule module)
         => module.ActivationPostProcess is FakeQuantize fq
-            ? ActivationQParams(fq)
+            ? ActivationQParams(path, fq)
             : throw new ArgumentException($"Layer '{path}' has no output FakeQuantize: prepare the model with Quantizer.PrepareQat.");
 
     private static QuantizedLinear ConvertLinear(string path, Qat.Linear linear, ActivationShape shape, QuantizationParameters input)
@@ -227,7 +232,10 @@ internal static class Converter
         switch (module.WeightFakeQuant)
         {
             case FakeQuantize fq when !fq.ObserverEnabled:
-                return fq.ActivationPostProcess;
+                return fq.ActivationPostProcess.HasObserved ? fq.ActivationPostProcess
+                    : throw new InvalidOperationException(
+                        $"The weight observer of a {module.GetType().Name} is disabled and has seen no weights: its scale would be the placeholder 1.0. " +
+                        "Enable it (Quantizer.EnableObserver) or run the model forward once before disabling observers.");
             case FakeQuantize fq:
             {
                 var copy = (FakeQuantize)module.QConfig.Weight.Create();

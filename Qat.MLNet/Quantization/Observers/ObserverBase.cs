@@ -100,6 +100,9 @@ public abstract class ObserverBase : nn.Module<Tensor, Tensor>
     /// <summary>Whether nothing has been observed yet (then the qparams are scale 1, zero point 0).</summary>
     protected abstract bool IsUnobserved();
 
+    /// <summary>Whether the observer has seen data (Convert refuses an observer that has not: its scale would be a meaningless 1).</summary>
+    internal bool HasObserved => !IsUnobserved();
+
     /// <summary>PyTorch's <c>_calculate_qparams</c> over per-element minima and maxima.</summary>
     internal (float[] Scales, int[] ZeroPoints) CalculateQParamsFrom(float[] minVals, float[] maxVals, bool isUnobserved)
     {
