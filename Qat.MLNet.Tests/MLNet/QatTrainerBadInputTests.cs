@@ -139,6 +139,36 @@ public sealed class QatTrainerBadInputTests
     }
 
     [TestMethod]
+    public void Fit_CustomNetworkOfTheWrongSize_IsRefusedBeforeTrainingNamingTheSizes()
+    {
+        var data = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(30, seed: 1));
+        var tooManyOutputs = QatNetwork.Custom((i, _) => torch.nn.Sequential(("fc", torch.nn.Linear(i, 5))), description: "five outputs");
+        Throws<ArgumentException>(() => Binary(o => o.Network = tooManyOutputs).Fit(data), "five outputs", "returns [2, 5]", "needs [2, 1]");
+        var wrongInputs = QatNetwork.Custom((_, o) => torch.nn.Sequential(("fc", torch.nn.Linear(20, o))), description: "twenty inputs");
+        Throws<ArgumentException>(() => Binary(o => o.Network = wrongInputs).Fit(data), "twenty inputs", "8 values", "Build it for 8 inputs");
+    }
+
+    [TestMethod]
+    public void Fit_BatchNormAndALastBatchOfOneRow_Trains()
+    {
+        // 65 rows in batches of 64: the last batch has one row, on which batch norm cannot train; it is left out.
+        var rows = Enumerable.Range(0, 65).Select(i => new ImageRow { Features = Enumerable.Range(0, 16).Select(k => (float)((i * 7 + k) % 5)).ToArray(), Label = i % 2 == 0 }).ToList();
+        // A 4x4 kernel on 4x4 images: one value per channel reaches the batch norm, so a one-row batch has no variance.
+        var cnn = QatNetwork.Custom((_, o) => torch.nn.Sequential(("conv", torch.nn.Conv2d(1, 2, 4)), ("bn", torch.nn.BatchNorm2d(2)), ("relu", torch.nn.ReLU()),
+            ("flatten", torch.nn.Flatten()), ("fc", torch.nn.Linear(2, o))), new Qat.MLNet.Inference.ActivationShape(1, 4, 4), "1x1 conv net");
+        var model = Binary(o => { o.Network = cnn; o.NumberOfFloatEpochs = 1; o.ValidationFraction = 0; }).Fit(Ml.Data.LoadFromEnumerable(rows));
+        Assert.IsTrue(model.TrainingReport!.Epochs.All(e => double.IsFinite(e.Training.Loss)));
+    }
+
+    private sealed class ImageRow
+    {
+        [Microsoft.ML.Data.VectorType(16)]
+        public float[] Features { get; set; } = [];
+
+        public bool Label { get; set; }
+    }
+
+    [TestMethod]
     public void Options_InvalidValues_AreRefusedWhenTheTrainerIsCreated()
     {
         Throws<ArgumentOutOfRangeException>(() => Binary(o => o.BatchSize = 0), "BatchSize (0) must be positive");

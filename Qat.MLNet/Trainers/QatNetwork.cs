@@ -140,11 +140,49 @@ public sealed class QatNetwork
     {
         var network = _build(input, outputs);
         NetworkCheck.EnsureConvertible(network, Description);
+        DryRun(network, input, outputs);
         if (_builtIn)
             return nn.Sequential(("quant", new QuantStub()), ("net", network), ("dequant", new DeQuantStub()));
         // The wrapper is not disposed: that would dispose the caller's module with it.
         var wrapped = nn.Sequential(("quant", new QuantStub()), ("net", network), ("dequant", new DeQuantStub()));
         return (Sequential)ModuleCloner.Clone(wrapped);
+    }
+
+    /// <summary>
+    /// One forward pass on two rows of zeros (eval mode, no gradient, so nothing learns from it) before any training: a
+    /// network built for another input or output size is refused here, naming the sizes, instead of failing inside
+    /// TorchSharp mid-epoch or, worse, training and then failing at Evaluate.
+    /// </summary>
+    /// <exception cref="ArgumentException">The network does not take the input or does not return <paramref name="outputs"/> values per row.</exception>
+    private void DryRun(nn.Module<Tensor, Tensor> network, ActivationShape input, int outputs)
+    {
+        bool training = network.training;
+        network.eval();
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var x = ReadsImages ? zeros(2, input.Channels, input.Height, input.Width) : zeros(2, input.Size);
+            Tensor y;
+            try
+            {
+                y = network.call(x);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ArgumentException(
+                    $"The network '{Description}' does not take the data's rows of {input} = {input.Size} values ({(ReadsImages ? "images" : "feature vectors")}): " +
+                    $"a forward pass failed with \"{e.Message.Split('\n')[0]}\". Build it for {input.Size} inputs (a custom builder receives that number as its first argument).", nameof(network), e);
+            }
+            if (y.Dimensions != 2 || y.shape[0] != 2 || y.shape[1] != outputs)
+                throw new ArgumentException(
+                    $"The network '{Description}' returns [{string.Join(", ", y.shape)}] for 2 rows; the task needs [2, {outputs}]: {outputs} output(s) per row " +
+                    "(the class count for multiclass, 1 for binary and regression; a custom builder receives it as its second argument).", nameof(network));
+        }
+        finally
+        {
+            network.train(training);
+        }
     }
 
     /// <inheritdoc />

@@ -280,8 +280,12 @@ internal sealed class QatTrainingSession
     {
         model.train();
         var sums = new MetricsAccumulator();
+        // Batch norm cannot train on a batch of one row (its variance is 0): such a last batch is left out, as PyTorch's drop_last.
+        bool hasBatchNorm = model.modules().Any(m => m is BatchNorm2d or Modules.Qat.ConvBn2d);
         foreach (int n in _train.Batches(shuffle, _host.CheckAlive))
         {
+            if (n == 1 && hasBatchNorm && TrainingRows > 1)
+                continue;
             using var step = NewDisposeScope();
             var (x, y) = Load(_train, n, input, labels);
             optimizer.ZeroGrad();
