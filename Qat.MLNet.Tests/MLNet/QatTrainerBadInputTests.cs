@@ -169,6 +169,32 @@ public sealed class QatTrainerBadInputTests
     }
 
     [TestMethod]
+    public void QConfigTheEngineCannotRun_IsRefusedWhenTheTrainerIsCreated()
+    {
+        var qint8Activations = new Qat.MLNet.Quantization.QConfig(
+            Qat.MLNet.Quantization.FakeQuantize.WithArgs(quantMin: -128, quantMax: 127, dtype: Qat.MLNet.Quantization.QuantDType.QInt8, qscheme: Qat.MLNet.Quantization.QScheme.PerTensorAffine),
+            Qat.MLNet.Quantization.QConfig.DefaultWeightFakeQuant);
+        Throws<ArgumentException>(() => Binary(o => o.QConfig = qint8Activations), "activations are qint8 per_tensor_affine", "per-tensor quint8");
+        var affineWeights = new Qat.MLNet.Quantization.QConfig(
+            Qat.MLNet.Quantization.QConfig.DefaultFakeQuant,
+            Qat.MLNet.Quantization.FakeQuantize.WithArgs(quantMin: -128, quantMax: 127, dtype: Qat.MLNet.Quantization.QuantDType.QInt8, qscheme: Qat.MLNet.Quantization.QScheme.PerTensorAffine));
+        Throws<ArgumentException>(() => Binary(o => o.QConfig = affineWeights), "weights are qint8 per_tensor_affine", "symmetric qint8");
+    }
+
+    [TestMethod]
+    public void Fit_LayersTheEngineCannotFold_AreRefusedBeforeTraining()
+    {
+        var data = Ml.Data.LoadFromEnumerable(Enumerable.Range(0, 30).Select(i => new ImageRow { Features = new float[16], Label = i % 2 == 0 }).ToList());
+        var shape = new Qat.MLNet.Inference.ActivationShape(1, 4, 4);
+        var reflect = QatNetwork.Custom((_, o) => torch.nn.Sequential(("conv", torch.nn.Conv2d(1, 2, 3, padding: 1, padding_mode: TorchSharp.PaddingModes.Reflect)),
+            ("flatten", torch.nn.Flatten()), ("fc", torch.nn.Linear(32, o))), shape);
+        Throws<NotSupportedException>(() => Binary(o => o.Network = reflect).Fit(data), "net.conv", "padding_mode Reflect", "zeros only");
+        var noAffine = QatNetwork.Custom((_, o) => torch.nn.Sequential(("conv", torch.nn.Conv2d(1, 2, 3, padding: 1)), ("bn", torch.nn.BatchNorm2d(2, affine: false)),
+            ("flatten", torch.nn.Flatten()), ("fc", torch.nn.Linear(32, o))), shape);
+        Throws<NotSupportedException>(() => Binary(o => o.Network = noAffine).Fit(data), "net.bn", "affine: false");
+    }
+
+    [TestMethod]
     public void Options_InvalidValues_AreRefusedWhenTheTrainerIsCreated()
     {
         Throws<ArgumentOutOfRangeException>(() => Binary(o => o.BatchSize = 0), "BatchSize (0) must be positive");

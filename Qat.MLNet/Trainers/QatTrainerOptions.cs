@@ -172,6 +172,8 @@ public abstract class QatTrainerOptions
         Guard.InRange(FreezeObserversAfterEpoch is null or >= 0, nameof(FreezeObserversAfterEpoch), FreezeObserversAfterEpoch, "must be >= 0 or null (never).");
         Guard.InRange(FreezeBatchNormAfterEpoch is null or >= 0, nameof(FreezeBatchNormAfterEpoch), FreezeBatchNormAfterEpoch, "must be >= 0 or null (never).");
         Guard.InRange(NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be positive or null.");
+        if (QConfig is { } qconfig)
+            Training.EngineQConfigCheck.Ensure(qconfig, nameof(QConfig));
         if (FreezeObserversAfterEpoch == 0)
             throw new ArgumentOutOfRangeException(nameof(FreezeObserversAfterEpoch), FreezeObserversAfterEpoch,
                 "FreezeObserversAfterEpoch (0) would freeze the observers before they have seen any data; use 1 or more, or null.");

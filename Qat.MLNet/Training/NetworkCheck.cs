@@ -32,6 +32,14 @@ internal static class NetworkCheck
                         throw new NotSupportedException(
                             $"Layer '{childPath}' of '{description}' is a BatchNorm2d that does not directly follow a Conv2d with {bn.num_features} output channels " +
                             "in the same Sequential: the int8 engine only runs batch norm folded into the convolution before it.");
+                    if (child is BatchNorm2d { affine: false })
+                        throw new NotSupportedException(
+                            $"Layer '{childPath}' of '{description}' is a BatchNorm2d without learnable scale and shift (affine: false): folding it into the int8 " +
+                            "convolution needs them. Use nn.BatchNorm2d(channels) (affine is the default).");
+                    if (child is TorchSharp.Modules.Conv2d { padding_mode: not TorchSharp.PaddingModes.Zeros } padded)
+                        throw new NotSupportedException(
+                            $"Layer '{childPath}' of '{description}' is a Conv2d with padding_mode {padded.padding_mode}: the int8 engine pads with zeros only. " +
+                            "Use the default padding mode (Zeros).");
                     if (child is BatchNorm2d { momentum: null } || child is BatchNorm2d { track_running_stats: false })
                         throw new NotSupportedException(
                             $"Layer '{childPath}' of '{description}' is a BatchNorm2d without a momentum or without running statistics: " +
