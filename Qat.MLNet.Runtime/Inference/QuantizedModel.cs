@@ -200,10 +200,15 @@ public sealed class QuantizedModel
     }
 
     /// <summary>Runs a batch and returns the outputs.</summary>
+    /// <exception cref="ArgumentException">The batch size is not positive, does not fit the input, or an input value is NaN or infinite.</exception>
     public float[] Predict(float[] input, int batchSize = 1)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var output = new float[batchSize * OutputSize];
+        if (batchSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        if (input.Length != (long)batchSize * InputSize)
+            throw new ArgumentException($"input has {input.Length} values; {batchSize} samples of {InputShape} need {(long)batchSize * InputSize}.", nameof(input));
+        var output = new float[checked(batchSize * OutputSize)];
         Predict(input, output, batchSize);
         return output;
     }

@@ -195,6 +195,25 @@ public sealed class QatTrainerBadInputTests
     }
 
     [TestMethod]
+    public void Fit_HugeUnscaledFeatures_AreRefusedSayingHowToFix()
+    {
+        var rows = SyntheticData.Binary(60, seed: 1).Select(r => new BinaryRow { Features = r.Features.Select(v => v * 1e30f).ToArray(), Label = r.Label }).ToList();
+        var data = Ml.Data.LoadFromEnumerable(rows);
+        Throws<InvalidOperationException>(() => Binary(o => o.FeatureScaling = QatFeatureScaling.None).Fit(data), "values up to", "NormalizeMinMax", "FeatureScaling = Standardize");
+        // Standardized (the default for vector networks), the same data trains as the data in ordinary units does.
+        void Configure(QatBinaryTrainer.Options o)
+        {
+            o.NumberOfFloatEpochs = 30;
+            o.LearningRate = 0.01;
+            o.ValidationFraction = 0;
+        }
+        var huge = Binary(Configure).Fit(data).TrainingReport!;
+        var ordinary = Binary(Configure).Fit(Ml.Data.LoadFromEnumerable(SyntheticData.Binary(60, seed: 1))).TrainingReport!;
+        Assert.IsGreaterThan(0.8, ordinary.Int8.Accuracy!.Value, ordinary.ToString());
+        Assert.AreEqual(ordinary.Int8.Accuracy!.Value, huge.Int8.Accuracy!.Value, 0.05, huge.ToString());
+    }
+
+    [TestMethod]
     public void Options_InvalidValues_AreRefusedWhenTheTrainerIsCreated()
     {
         Throws<ArgumentOutOfRangeException>(() => Binary(o => o.BatchSize = 0), "BatchSize (0) must be positive");

@@ -54,6 +54,8 @@ internal sealed class QatTrainingSession
 
     public long TrainingRows { get; }
 
+    private static readonly object InitializationLock = new();
+
     /// <summary>One phase's plan: how many epochs, whether they were chosen from the data (then early stopping applies), why.</summary>
     private sealed record PhasePlan(QatTrainingPhase Phase, int Epochs, bool Adaptive, string Why);
 
@@ -67,11 +69,18 @@ internal sealed class QatTrainingSession
         int plannedEpochs = floatPlan.Epochs + qatPlan.Epochs;
         var epochs = new List<QatEpochReport>();
         var phases = new List<string>();
-        torch.manual_seed(_seed);
         var random = new Random(_seed);
 
         using var scope = NewDisposeScope();
-        nn.Module<Tensor, Tensor> model = _options.Network.Build(_shape, _task.OutputCount);
+        nn.Module<Tensor, Tensor> model;
+        // TorchSharp's generator is process-wide and weight initialisation draws from it: seeding and building under one
+        // lock makes a seed give the same initial weights whatever other Fits run beside this one. (The data order comes
+        // from seeded System.Random and ML.NET; the built-in networks draw nothing else. A custom network's Dropout would.)
+        lock (InitializationLock)
+        {
+            torch.manual_seed(_seed);
+            model = _options.Network.Build(_shape, _task.OutputCount);
+        }
         DropBatchCounters(model);
         model.train();
         ParameterUpdater? optimizer = null;

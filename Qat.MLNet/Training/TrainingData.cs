@@ -16,6 +16,9 @@ namespace Qat.MLNet.Training;
 /// </summary>
 internal sealed class TrainingData
 {
+    /// <summary>Above this magnitude unscaled features cannot share one 8-bit input scale with ordinary values.</summary>
+    private const double MaximumUnscaledMagnitude = 1e6;
+
     private readonly HoldoutSplit? _holdout;
 
     private TrainingData(TrainingTask task, IDataView data, DataViewSchema.Column feature, DataViewSchema.Column label, int featureCount,
@@ -137,6 +140,12 @@ internal sealed class TrainingData
         var statistics = kept;
         bool standardize = options.FeatureScaling == QatFeatureScaling.Standardize
             || (options.FeatureScaling == QatFeatureScaling.Auto && !options.Network.ReadsImages);
+        if (!standardize && statistics.MaximumMagnitude > MaximumUnscaledMagnitude)
+            throw new InvalidOperationException(
+                FormattableString.Invariant($"Feature column '{feature.Name}' holds values up to {statistics.MaximumMagnitude:G3} and is not standardized (FeatureScaling {options.FeatureScaling}") +
+                (options.Network.ReadsImages ? ", an image network" : "") +
+                FormattableString.Invariant($"): one input quantization step would be about {statistics.MaximumMagnitude / 127:G3}, so ordinary values ") +
+                "would all quantize to the same level and the model would learn nothing. Normalize the features first (e.g. mlContext.Transforms.NormalizeMinMax) or set FeatureScaling = Standardize.");
         return new TrainingData(task.WithLabelStatistics(statistics.LabelMean, statistics.LabelStandardDeviation), data, feature, label, featureCount,
             statistics.RowCount, validation, holdout, standardize ? statistics.FeatureStandardization() : null, validationDescription);
     }

@@ -24,6 +24,9 @@ internal sealed class TrainingStatistics
         _sumOfSquares = new double[featureCount];
     }
 
+    /// <summary>The largest |feature| seen.</summary>
+    public double MaximumMagnitude { get; private set; }
+
     /// <summary>Rows added.</summary>
     public long RowCount { get; private set; }
 
@@ -38,6 +41,7 @@ internal sealed class TrainingStatistics
             double v = features[i];
             _sum[i] += v;
             _sumOfSquares[i] += v * v;
+            MaximumMagnitude = Math.Max(MaximumMagnitude, Math.Abs(v));
         }
         _labelSum += label;
         _labelSumOfSquares += (double)label * label;
@@ -54,6 +58,7 @@ internal sealed class TrainingStatistics
             _sum[i] += other._sum[i];
             _sumOfSquares[i] += other._sumOfSquares[i];
         }
+        MaximumMagnitude = Math.Max(MaximumMagnitude, other.MaximumMagnitude);
         _labelSum += other._labelSum;
         _labelSumOfSquares += other._labelSumOfSquares;
         foreach (var (value, count) in other.LabelCounts)
