@@ -191,7 +191,43 @@ public sealed class QuantizedModel
         QuantizedModelWriter.Write(this, stream);
     }
 
-    /// <summary>Loads a model saved by <see cref="Save"/>; the stream is left open.</summary>
+    /// <summary>
+    /// Saves the model to <paramref name="path"/> without ever leaving a half-written file there: it is written to a
+    /// temporary file in the same folder, flushed, and renamed over <paramref name="path"/>, so a failed save (disk full,
+    /// a crash) keeps whatever file was there before.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be written; the previous file, if any, is unchanged.</exception>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                Save(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+                File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save(string)"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another version, or describes an invalid model.</exception>
+    public static QuantizedModel Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = File.OpenRead(path);
+        return Load(file);
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save(Stream)"/>; the stream is left open.</summary>
     /// <exception cref="InvalidDataException">The data is truncated, corrupted, of another version, or describes an invalid model; the message says which.</exception>
     public static QuantizedModel Load(Stream stream)
     {

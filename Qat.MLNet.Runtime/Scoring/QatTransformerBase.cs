@@ -14,6 +14,9 @@ public abstract class QatTransformerBase : ITransformer
     private const string ModelStreamName = "QuantizedModel.bin";
     private const string ReportStreamName = "TrainingReport.json";
 
+    /// <summary>A training report is a few kilobytes per hundred epochs; anything past 16 M characters is not one.</summary>
+    private const int MaxReportChars = 16 << 20;
+
     private protected QatTransformerBase(QuantizedModel model, string featureColumnName, QatTrainingReport? report)
     {
         Model = model;
@@ -81,6 +84,21 @@ public abstract class QatTransformerBase : ITransformer
             ctx.SaveTextStream(ReportStreamName, writer => writer.Write(report.ToJson()));
     }
 
+    /// <summary>The reader's text, refusing more than <paramref name="maxChars"/> characters before allocating them.</summary>
+    private static string ReadBounded(TextReader reader, int maxChars)
+    {
+        var text = new System.Text.StringBuilder();
+        var buffer = new char[81920];
+        int read;
+        while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            if (text.Length + read > maxChars)
+                throw new InvalidDataException($"The training report stored with the model is larger than {maxChars} characters: the file is corrupt or not a Qat model.");
+            text.Append(buffer, 0, read);
+        }
+        return text.ToString();
+    }
+
     /// <summary>Reads what <see cref="ICanSaveModel.Save"/> wrote, after the version check.</summary>
     private protected static (string FeatureColumnName, TTask Task, QuantizedModel Model, QatTrainingReport? Report) LoadCommon<TTask>(
         ModelLoadContext ctx, VersionInfo versionInfo, Func<BinaryReader, TTask> loadTask) where TTask : ScoringTask
@@ -95,7 +113,7 @@ public abstract class QatTransformerBase : ITransformer
         if (model.OutputSize != task.OutputCount)
             throw new InvalidDataException($"The stored int8 model has {model.OutputSize} outputs but the {task.Name} transformer needs {task.OutputCount}: the file is corrupt.");
         QatTrainingReport? report = null;
-        ctx.TryLoadTextStream(ReportStreamName, reader => report = QatTrainingReport.FromJson(reader.ReadToEnd()));
+        ctx.TryLoadTextStream(ReportStreamName, reader => report = QatTrainingReport.FromJson(ReadBounded(reader, MaxReportChars)));
         return (feature, task, model, report);
     }
 }

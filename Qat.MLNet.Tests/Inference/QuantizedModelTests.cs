@@ -187,6 +187,31 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
+    public void SaveToPath_FailingWrite_KeepsThePreviousFile_AndLeavesNoTemporary()
+    {
+        var model = SmallConvertedCnn();
+        string dir = Directory.CreateTempSubdirectory("qat-save-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "model.qatm");
+            model.Save(path);
+            byte[] before = File.ReadAllBytes(path);
+            CollectionAssert.AreEqual(model.Predict(RandomInput(1, model.InputSize, 3)), QuantizedModel.Load(path).Predict(RandomInput(1, model.InputSize, 3)));
+
+            // A path that is a folder cannot be replaced: the save fails, the old file next to it is untouched.
+            string folder = Path.Combine(dir, "taken");
+            Directory.CreateDirectory(folder);
+            Assert.Throws<IOException>(() => model.Save(folder));
+            CollectionAssert.AreEqual(before, File.ReadAllBytes(path));
+            Assert.IsEmpty(Directory.GetFiles(dir, "*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void Load_WrongMagicOrVersion_SaysSo()
     {
         var bytes = Saved(SmallConvertedCnn());
