@@ -30,7 +30,7 @@ public abstract class QuantizedLayer
     public abstract long ParameterBytes { get; }
 
     /// <summary>Bytes of scratch one sample needs besides input and output (im2col buffers).</summary>
-    internal virtual int ScratchBytesPerSample => 0;
+    internal virtual long ScratchBytesPerSample => 0;
 
     /// <summary>This layer packed for <paramref name="kernels"/>: itself when it has no weights or is packed for them already.</summary>
     internal virtual QuantizedLayer WithKernels(Kernels.Int8Kernels kernels) => this;

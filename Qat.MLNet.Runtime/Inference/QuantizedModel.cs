@@ -10,6 +10,9 @@ namespace Qat.MLNet.Inference;
 /// </summary>
 public sealed class QuantizedModel
 {
+    /// <summary>The most memory one sample may need in one layer (activations or scratch): 1 GiB.</summary>
+    internal const long MaxBytesPerSample = 1L << 30;
+
     private readonly int _maxActivation;
     private readonly int _maxScratch;
     private readonly QuantizedLayer[] _layers;
@@ -61,7 +64,11 @@ public sealed class QuantizedModel
                 throw new ArgumentException($"Layer '{layer.Name}' expects {layer.InputShape} but receives {shape}.", nameof(layers));
             shape = layer.OutputShape;
             maxActivation = Math.Max(maxActivation, shape.Size);
-            maxScratch = Math.Max(maxScratch, layer.ScratchBytesPerSample);
+            // Everything Predict will allocate per sample is bounded here, once, so no call can overflow a size.
+            long scratch = layer.ScratchBytesPerSample;
+            if (scratch > MaxBytesPerSample)
+                throw new ArgumentException($"Layer '{layer.Name}' would need {scratch} bytes of scratch memory per sample (at most {MaxBytesPerSample}): its dimensions are not those of a model this engine runs.", nameof(layers));
+            maxScratch = Math.Max(maxScratch, (int)scratch);
         }
         InputShape = inputShape;
         OutputShape = shape;

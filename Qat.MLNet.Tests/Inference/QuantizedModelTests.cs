@@ -212,6 +212,18 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
+    public void Constructor_LayerWhoseScratchWouldOverflow_IsRefusedBeforeAnyPredict()
+    {
+        // Every dimension passes its own bound; their product (positions x padded reduction) does not fit in memory or in int.
+        var q = new QuantizationParameters(0.1f, 0, 0, 255);
+        var conv = new QuantizedConv2d("huge", new ActivationShape(1, 16384, 16384), 1, 1, 1, 1, 1, 0, 0, 1, 1, 1,
+            new sbyte[] { 1 }, new[] { 0.01f }, new[] { 0 }, q, q, fusedReLU: false);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new QuantizedModel(conv.InputShape, q, new QuantizedLayer[] { conv }, q));
+        StringAssert.Contains(e.Message, "'huge'");
+        StringAssert.Contains(e.Message, "bytes of scratch memory per sample");
+    }
+
+    [TestMethod]
     public void Load_WrongMagicOrVersion_SaysSo()
     {
         var bytes = Saved(SmallConvertedCnn());

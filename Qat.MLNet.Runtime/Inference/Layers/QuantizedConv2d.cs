@@ -70,9 +70,10 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     /// <summary>Groups (input channels for depthwise).</summary>
     public int Groups { get; }
 
-    internal override int ScratchBytesPerSample => (Kernels.VectorizesOverPositions
-        ? KPairs * PaddedPositions * 4 + KQuads * 4 * PaddedPositions
-        : OutputShape.Height * OutputShape.Width * _kp) + Int8Gemm.Slack;
+    // In long: a hostile file's dimensions can each pass their bounds and still multiply past int.
+    internal override long ScratchBytesPerSample => (Kernels.VectorizesOverPositions
+        ? (long)KPairs * PaddedPositions * 4 + (long)KQuads * 4 * PaddedPositions
+        : (long)OutputShape.Height * OutputShape.Width * _kp) + Int8Gemm.Slack;
 
     internal override QuantizedLayer WithKernels(Int8Kernels kernels) => kernels == Kernels ? this
         : new QuantizedConv2d(Name, InputShape, OutputShape.Channels, KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW,
