@@ -223,6 +223,56 @@ public sealed class QuantizedModelTests
         StringAssert.Contains(e.Message, "bytes of scratch memory per sample");
     }
 
+    /// <summary>A stream that cannot seek, as ML.NET's zip entries: the header first, then <c>zeros</c> zero bytes.</summary>
+    private sealed class HeaderThenZeros(byte[] header, long zeros) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            long left = header.Length + zeros - _position;
+            int n = (int)Math.Min(count, left);
+            for (int i = 0; i < n; i++, _position++)
+                buffer[offset + i] = _position < header.Length ? header[_position] : (byte)0;
+            return n;
+        }
+    }
+
+    private static byte[] HeaderDeclaring(long payloadBytes)
+    {
+        var header = Saved(SmallConvertedCnn()).AsSpan(0, QuantizedModelFormat.HeaderBytes).ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(12), payloadBytes);
+        return header;
+    }
+
+    [TestMethod]
+    public void Load_NonSeekableStreamThatLiesAboutItsLength_AllocatesOnlyWhatItHolds()
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new HeaderThenZeros(HeaderDeclaring(512L << 20), 1 << 20)));
+        StringAssert.Contains(e.Message, "truncated");
+        Assert.IsLessThan(8L << 20, GC.GetAllocatedBytesForCurrentThread() - before, "a 1 MiB stream declaring 512 MiB");
+    }
+
+    [TestMethod]
+    public void Load_LargePayloadWithAWrongChecksum_IsRefusedHoldingItOnce()
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new HeaderThenZeros(HeaderDeclaring(64L << 20), 64L << 20)));
+        StringAssert.Contains(e.Message, "checksum does not match");
+        Assert.IsLessThan(72L << 20, GC.GetAllocatedBytesForCurrentThread() - before, "64 MiB of zeros, hashed in chunks");
+    }
+
     [TestMethod]
     public void Load_WrongMagicOrVersion_SaysSo()
     {

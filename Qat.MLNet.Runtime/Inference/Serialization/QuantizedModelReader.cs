@@ -28,21 +28,45 @@ internal static class QuantizedModelReader
         if (stream.CanSeek && length > stream.Length - stream.Position)
             throw Bad($"it is truncated: the payload needs {length} bytes, the stream has {stream.Length - stream.Position}");
 
-        // Read in chunks, so a lying length on a non-seekable stream cannot make us allocate it up front.
-        using var payloadStream = new MemoryStream();
-        var chunk = new byte[81920];
+        // Read and hash in chunks of at most 1 MiB, kept as they come: memory follows what the stream really holds (a
+        // lying length on a non-seekable stream allocates nothing up front, and nothing is copied twice before the hash
+        // is checked). Only a payload whose hash matches is made contiguous for parsing.
+        var chunks = new List<byte[]>();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         long remaining = length;
         while (remaining > 0)
         {
-            int read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, remaining));
-            if (read == 0)
-                throw Bad($"it is truncated: {remaining} of {length} payload bytes are missing");
-            payloadStream.Write(chunk, 0, read);
-            remaining -= read;
+            var chunk = new byte[(int)Math.Min(1 << 20, remaining)];
+            int filled = 0;
+            while (filled < chunk.Length)
+            {
+                int read = stream.Read(chunk, filled, chunk.Length - filled);
+                if (read == 0)
+                    throw Bad($"it is truncated: {remaining - filled} of {length} payload bytes are missing");
+                filled += read;
+            }
+            hash.AppendData(chunk);
+            chunks.Add(chunk);
+            remaining -= chunk.Length;
         }
-        var payload = payloadStream.GetBuffer().AsSpan(0, (int)length);
-        if (!QuantizedModelFormat.Hash(payload).AsSpan().SequenceEqual(header[20..]))
+        if (!hash.GetHashAndReset().AsSpan().SequenceEqual(header[20..]))
             throw Bad("its checksum does not match: the file is corrupted");
+        byte[] payload;
+        if (chunks.Count == 1)
+        {
+            payload = chunks[0];
+        }
+        else
+        {
+            payload = new byte[length];
+            long offset = 0;
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                chunks[i].CopyTo(payload, offset);
+                offset += chunks[i].Length;
+                chunks[i] = [];
+            }
+        }
 
         var r = new PayloadReader(payload);
         var inputShape = r.Shape("input shape");
