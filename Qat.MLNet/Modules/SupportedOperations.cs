@@ -1,72 +1,8 @@
 using Qat.MLNet.Inference;
-using Qat.MLNet.Quantization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Modules;
-
-/// <summary>How a float layer type takes part in fusion, PrepareQat and Convert.</summary>
-internal enum OperationRole
-{
-    /// <summary>Linear, Conv2d: swapped for a QAT module with fake-quantized weights; becomes an int8 weighted layer.</summary>
-    Weighted,
-
-    /// <summary>BatchNorm2d: only right after a Conv2d, fused into it and folded at Convert.</summary>
-    BatchNorm,
-
-    /// <summary>A fused float module (Intrinsic.*): swapped for its QAT module like a weighted layer.</summary>
-    Fused,
-
-    /// <summary>ReLU, pooling, Flatten: kept as it is in training, converted to an int8 layer without weights.</summary>
-    Converted,
-
-    /// <summary>Dropout, Identity: no effect at inference; Convert leaves them out.</summary>
-    Skipped,
-
-    /// <summary>QuantStub, DeQuantStub: where the model enters and leaves the quantized domain.</summary>
-    Stub,
-}
-
-/// <summary>What Convert hands a converter: the module, where it sits, what flows into it.</summary>
-/// <param name="Path">The module's path in the model, e.g. <c>features.0</c>.</param>
-/// <param name="Module">The module (QAT module for weighted layers).</param>
-/// <param name="Shape">The per-sample activation shape flowing in.</param>
-/// <param name="Input">The quantization of the activations flowing in.</param>
-internal readonly record struct ConversionInput(string Path, nn.Module Module, ActivationShape Shape, QuantizationParameters Input);
-
-/// <summary>One float layer type: its role, deep copy, default QAT module, and how Convert turns it into an int8 layer.</summary>
-/// <param name="Type">The exact TorchSharp (or Qat.MLNet fused) module type.</param>
-/// <param name="Role">How it takes part.</param>
-/// <param name="Copy">A deep copy (PyTorch: <c>copy.deepcopy</c>, which TorchSharp lacks).</param>
-/// <param name="FromFloat">The default QAT module (PyTorch: <c>DEFAULT_QAT_MODULE_MAPPINGS</c>); weighted and fused types only.</param>
-/// <param name="Convert">The int8 layer of a <see cref="OperationRole.Converted"/> type; weighted types convert through their QAT module.</param>
-/// <param name="Int8Kind">The int8 layer kind of the model file it ends up as, if any.</param>
-internal sealed record FloatOperation(
-    Type Type,
-    OperationRole Role,
-    Func<nn.Module, nn.Module<Tensor, Tensor>> Copy,
-    Func<nn.Module, QConfig, nn.Module<Tensor, Tensor>>? FromFloat,
-    Func<ConversionInput, QuantizedLayer>? Convert,
-    QuantizedModelFormat.LayerKind? Int8Kind);
-
-/// <summary>A QAT module type and the int8 layer Convert makes of it (PyTorch: the quantized module's <c>from_float</c>).</summary>
-/// <param name="QatType">The QAT type; subclasses convert the same way.</param>
-/// <param name="Convert">Makes the int8 layer.</param>
-/// <param name="Int8Kind">The int8 layer kind of the model file.</param>
-internal sealed record QatConversion(Type QatType, Func<ConversionInput, QuantizedLayer> Convert, QuantizedModelFormat.LayerKind Int8Kind);
-
-/// <summary>A sequence of float types that fuses into one module (PyTorch: <c>DEFAULT_OP_LIST_TO_FUSER_METHOD</c>).</summary>
-/// <param name="Types">The exact types, in order.</param>
-/// <param name="Fuse">Builds the fused module from the matched modules (which it takes over).</param>
-internal sealed record FusionPattern(Type[] Types, Func<IReadOnlyList<nn.Module>, nn.Module<Tensor, Tensor>> Fuse)
-{
-    /// <summary>Whether <paramref name="modules"/> are exactly this pattern's types.</summary>
-    public bool Matches(IReadOnlyList<nn.Module> modules) =>
-        modules.Count == Types.Length && modules.Select(m => m.GetType()).SequenceEqual(Types);
-
-    /// <inheritdoc />
-    public override string ToString() => "[" + string.Join(", ", Types.Select(t => t.Name)) + "]";
-}
 
 /// <summary>
 /// The one table of operations the int8 path supports, the way PyTorch keeps its mapping dicts

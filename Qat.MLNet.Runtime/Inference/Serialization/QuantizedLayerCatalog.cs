@@ -1,11 +1,5 @@
 namespace Qat.MLNet.Inference;
 
-/// <summary>Writes one layer's own fields (after kind, name and input shape).</summary>
-internal delegate void LayerWriter(BinaryWriter writer, QuantizedLayer layer);
-
-/// <summary>Reads one layer's own fields and builds it; <paramref name="name"/> and <paramref name="inputShape"/> are read already.</summary>
-internal delegate QuantizedLayer LayerReader(ref PayloadReader reader, string name, ActivationShape inputShape);
-
 /// <summary>
 /// The int8 layer kinds of the model file, in one table: each kind's byte, its layer type and how its fields are written
 /// and read. <see cref="QuantizedModelWriter"/> and <see cref="QuantizedModelReader"/> hold no per-kind code; the
