@@ -20,6 +20,7 @@ internal sealed class RowScorer
     private VBuffer<float> _buffer;
     private long _scoredPosition = -1;
     private bool _scored;
+    private int _inUse;
 
     public RowScorer(QuantizedModel model, DataViewRow input, DataViewSchema.Column feature)
     {
@@ -33,6 +34,24 @@ internal sealed class RowScorer
 
     /// <summary>The model's raw outputs (logits or values) for the current input row.</summary>
     public ReadOnlySpan<float> Outputs()
+    {
+        // One scorer serves one cursor or one prediction engine, which ML.NET does not make thread-safe. Two threads inside
+        // at once would mix their rows' features and scores without any error: say so instead (an Interlocked flag, a few ns).
+        if (Interlocked.CompareExchange(ref _inUse, 1, 0) != 0)
+            throw new InvalidOperationException(
+                "A Qat transformer's row was scored by two threads at once: ML.NET's PredictionEngine (and a cursor) is not thread-safe, and sharing one " +
+                "gives rows other rows' scores. Create one engine per thread, or use PredictionEnginePool (Microsoft.Extensions.ML) in a service.");
+        try
+        {
+            return Score();
+        }
+        finally
+        {
+            Volatile.Write(ref _inUse, 0);
+        }
+    }
+
+    private float[] Score()
     {
         long position = _input.Position;
         if (_scored && position == _scoredPosition)

@@ -151,6 +151,33 @@ public sealed class QatMulticlassTrainerTests
     }
 
     [TestMethod]
+    public void PredictionEngine_SharedByThreads_ThrowsNamingTheFix()
+    {
+        var rows = SyntheticData.Blobs(64, seed: 9);
+        var engine = _ml.Model.CreatePredictionEngine<BlobRow, MulticlassPrediction>(_model);
+        Exception? ours = null;
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        {
+            for (int i = 0; i < 5000 && Volatile.Read(ref ours) is null; i++)
+            {
+                try
+                {
+                    engine.Predict(rows[(t * 31 + i) % rows.Count]);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("two threads at once", StringComparison.Ordinal))
+                {
+                    Interlocked.CompareExchange(ref ours, e, null);
+                }
+            }
+        });
+        Assert.IsNotNull(ours, "eight threads sharing one engine were never caught");
+        StringAssert.Contains(ours.Message, "one engine per thread");
+        StringAssert.Contains(ours.Message, "PredictionEnginePool");
+        // One thread at a time is fine again afterwards.
+        CollectionAssert.AreEqual(_ml.Model.CreatePredictionEngine<BlobRow, MulticlassPrediction>(_model).Predict(rows[0]).Score, engine.Predict(rows[0]).Score);
+    }
+
+    [TestMethod]
     public void Fit_WithValidationSet_ReportsItEveryEpochAndLogsProgress()
     {
         var ml = new MLContext(seed: 3);
