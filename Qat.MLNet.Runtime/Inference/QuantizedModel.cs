@@ -46,6 +46,12 @@ public sealed class QuantizedModel
         FeatureStandardization? standardization, Int8Kernels kernels)
     {
         ArgumentNullException.ThrowIfNull(layers);
+        CheckShape(inputShape, nameof(inputShape));
+        foreach (var layer in layers)
+        {
+            CheckShape((layer ?? throw new ArgumentException("A layer is null.", nameof(layers))).InputShape, nameof(layers));
+            CheckShape(layer.OutputShape, nameof(layers));
+        }
         if (standardization is not null && standardization.Count != inputShape.Size)
             throw new ArgumentException($"The standardization covers {standardization.Count} features but the input has {inputShape.Size} values.", nameof(standardization));
         Standardization = standardization;
@@ -106,6 +112,15 @@ public sealed class QuantizedModel
 
     /// <summary>Bytes of weights and parameters (what makes the model about 4x smaller than float).</summary>
     public long ParameterBytes => Layers.Sum(l => l.ParameterBytes) + 8L * (Standardization?.Count ?? 0);
+
+    /// <summary>Refuses a shape whose dimensions are not positive or whose size does not fit one sample's buffer.</summary>
+    private static void CheckShape(ActivationShape shape, string paramName)
+    {
+        long size = (long)shape.Channels * shape.Height * shape.Width;
+        if (shape.Channels <= 0 || shape.Height <= 0 || shape.Width <= 0 || size > MaxBytesPerSample)
+            throw new ArgumentException(
+                $"The activation shape [{shape.Channels}, {shape.Height}, {shape.Width}] must have positive dimensions and at most {MaxBytesPerSample} values per sample.", paramName);
+    }
 
     /// <summary>The kernel path this model runs (chosen from the CPU when it was built or loaded: <see cref="BestKernelPath"/>).</summary>
     public Int8KernelPath KernelPath => _kernels.Path;

@@ -274,6 +274,18 @@ public sealed class QuantizedModelTests
     }
 
     [TestMethod]
+    [DataRow(int.MaxValue, 2, 1)]
+    [DataRow(0, 4, 4)]
+    [DataRow(3, -1, 4)]
+    public void Constructor_HostileInputShape_IsRefusedNamingIt(int channels, int height, int width)
+    {
+        var q = new QuantizationParameters(0.1f, 0, 0, 255);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new QuantizedModel(new ActivationShape(channels, height, width), q, Array.Empty<QuantizedLayer>(), q));
+        StringAssert.Contains(e.Message, $"[{channels}, {height}, {width}]");
+        Assert.AreEqual("inputShape", e.ParamName);
+    }
+
+    [TestMethod]
     public void Load_WrongMagicOrVersion_SaysSo()
     {
         var bytes = Saved(SmallConvertedCnn());

@@ -214,6 +214,17 @@ public sealed class QatTrainerBadInputTests
     }
 
     [TestMethod]
+    public void Fit_BatchSizeFarAboveTheRowCount_AllocatesForTheRows()
+    {
+        var data = Ml.Data.LoadFromEnumerable(SyntheticData.Binary(40, seed: 2));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var model = Binary(o => { o.BatchSize = int.MaxValue; o.ValidationFraction = 0; }).Fit(data);
+        Assert.IsNotNull(model.TrainingReport);
+        Assert.AreEqual(40, model.TrainingReport.TrainingRows);
+        Assert.IsLessThan(256L << 20, GC.GetTotalAllocatedBytes(precise: true) - before, "managed allocations for 40 rows");
+    }
+
+    [TestMethod]
     public void Options_InvalidValues_AreRefusedWhenTheTrainerIsCreated()
     {
         Throws<ArgumentOutOfRangeException>(() => Binary(o => o.BatchSize = 0), "BatchSize (0) must be positive");
