@@ -47,25 +47,20 @@ public sealed class QuantizedModel
     {
         ArgumentNullException.ThrowIfNull(layers);
         CheckShape(inputShape, nameof(inputShape));
-        foreach (var layer in layers)
-        {
-            CheckShape((layer ?? throw new ArgumentException("A layer is null.", nameof(layers))).InputShape, nameof(layers));
-            CheckShape(layer.OutputShape, nameof(layers));
-        }
-        if (standardization is not null && standardization.Count != inputShape.Size)
-            throw new ArgumentException($"The standardization covers {standardization.Count} features but the input has {inputShape.Size} values.", nameof(standardization));
-        Standardization = standardization;
-        // Every layer runs on the model's one dispatch; a layer packed for another is repacked (its weights are shared).
-        layers = layers.Select(l => (l ?? throw new ArgumentException("A layer is null.", nameof(layers))).WithKernels(kernels)).ToArray();
-        _kernels = kernels;
-        if (inputShape.Size <= 0)
-            throw new ArgumentException($"The input shape {inputShape} is empty.", nameof(inputShape));
         input.Validate("input quantization");
         output.Validate("output quantization");
+        if (standardization is not null && standardization.Count != inputShape.Size)
+            throw new ArgumentException($"The standardization covers {standardization.Count} features but the input has {inputShape.Size} values.", nameof(standardization));
+        var packed = new QuantizedLayer[layers.Count];
         var shape = inputShape;
         int maxActivation = inputShape.Size, maxScratch = 0;
-        foreach (var layer in layers)
+        for (int i = 0; i < packed.Length; i++)
         {
+            var original = layers[i] ?? throw new ArgumentException($"Layer {i} is null.", nameof(layers));
+            CheckShape(original.InputShape, nameof(layers));
+            CheckShape(original.OutputShape, nameof(layers));
+            // Every layer runs on the model's one dispatch; a layer packed for another is repacked (its weights are shared).
+            var layer = packed[i] = original.WithKernels(kernels);
             if (layer.InputShape != shape)
                 throw new ArgumentException($"Layer '{layer.Name}' expects {layer.InputShape} but receives {shape}.", nameof(layers));
             shape = layer.OutputShape;
@@ -76,12 +71,14 @@ public sealed class QuantizedModel
                 throw new ArgumentException($"Layer '{layer.Name}' would need {scratch} bytes of scratch memory per sample (at most {MaxBytesPerSample}): its dimensions are not those of a model this engine runs.", nameof(layers));
             maxScratch = Math.Max(maxScratch, (int)scratch);
         }
+        _kernels = kernels;
+        Standardization = standardization;
         InputShape = inputShape;
         OutputShape = shape;
         Input = input;
         Output = output;
-        _layers = layers.ToArray();
-        Layers = _layers;
+        _layers = packed;
+        Layers = packed;
         _maxActivation = maxActivation;
         _maxScratch = maxScratch;
     }
@@ -162,12 +159,20 @@ public sealed class QuantizedModel
             throw new ArgumentException($"input has {input.Length} values; {batchSize} samples of {InputShape} need {(long)batchSize * InputSize}.", nameof(input));
         if (output.Length != (long)batchSize * OutputSize)
             throw new ArgumentException($"output has room for {output.Length} values; {batchSize} samples need {(long)batchSize * OutputSize}.", nameof(output));
-        int bad = Scoring.FeatureColumn.IndexOfNonFinite(input);
+        int bad = NonFinite.IndexOf(input);
         if (bad >= 0)
             throw new ArgumentException(
                 $"input sample {bad / InputSize}, value {bad % InputSize} is {input[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)}: the int8 engine would quantize it to a finite level " +
                 "and return scores that look valid. Replace missing values (or filter such rows out) before predicting.", nameof(input));
+        Run(input, output, batchSize);
+    }
 
+    /// <summary>
+    /// <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/> without its checks, for callers that have made them
+    /// (the transformers' row scorer and the trainer check every row's size and values as they read it).
+    /// </summary>
+    internal void Run(ReadOnlySpan<float> input, Span<float> output, int batchSize)
+    {
         int activationBytes = checked(batchSize * _maxActivation + Int8Gemm.Slack);
         byte[] a = ArrayPool<byte>.Shared.Rent(activationBytes);
         byte[] b = ArrayPool<byte>.Shared.Rent(activationBytes);

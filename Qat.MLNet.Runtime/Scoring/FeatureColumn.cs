@@ -1,4 +1,3 @@
-using System.Numerics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -37,28 +36,6 @@ internal static class FeatureColumn
         if (expectedSize is { } size && vector.Size != size)
             throw new ArgumentOutOfRangeException(name,
                 $"Schema mismatch for feature column '{name}': the model was trained on Vector<Single, {size}>, got {type}.");
-    }
-
-    /// <summary>Index of the first value that is NaN or infinite, or -1.</summary>
-    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
-        {
-            var exponent = new Vector<uint>(0x7F800000u);
-            var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<float, Vector<float>>(values);
-            for (int v = 0; v < vectors.Length; v++)
-            {
-                // A float is NaN or infinite exactly when all its exponent bits are set.
-                if (Vector.EqualsAny(Vector.AsVectorUInt32(vectors[v]) & exponent, exponent))
-                    break;
-                i += Vector<float>.Count;
-            }
-        }
-        for (; i < values.Length; i++)
-            if (!float.IsFinite(values[i]))
-                return i;
-        return -1;
     }
 
     /// <summary>The message for a non-finite feature value.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Inference;
+using Qat.MLNet.Inference.Kernels;
 
 namespace Qat.MLNet.Scoring;
 
@@ -69,10 +70,10 @@ internal sealed class RowScorer
             _buffer.CopyTo(_dense);
             values = _dense;
         }
-        int bad = FeatureColumn.IndexOfNonFinite(values);
+        int bad = NonFinite.IndexOf(values);
         if (bad >= 0)
             throw FeatureColumn.NonFinite(_featureName, position, bad, values[bad]);
-        _model.Predict(values, _outputs, 1);
+        _model.Run(values, _outputs, 1); // size and values checked above
         _scoredPosition = position;
         _scored = true;
         return _outputs;

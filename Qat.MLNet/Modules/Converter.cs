@@ -31,23 +31,28 @@ internal static class Converter
             throw new ArgumentException($"The QuantStub '{leaves[0].Path}' has no FakeQuantize: prepare the model with Quantizer.PrepareQat first.", nameof(prepared));
 
         // What the model is made of is checked before what it learned: an unsupported layer is the first thing to hear about.
-        var converters = leaves.Skip(1).SkipLast(1).Select(leaf =>
-            SupportedOperations.FindConversion(ConversionAdapters.StandIn(leaf.Module).GetType())?.Convert
-            ?? (SupportedOperations.Find(leaf.Module) is { Role: OperationRole.Converted } operation ? operation.Convert : null)
-            ?? throw new NotSupportedException(Unsupported(leaf.Path, leaf.Module))).ToList();
-        var shape = inputShape ?? InferInputShape(leaves);
+        var steps = leaves.Skip(1).SkipLast(1).Select(leaf =>
+        {
+            var module = ConversionAdapters.StandIn(leaf.Module);
+            var convert = SupportedOperations.FindConversion(module.GetType())?.Convert
+                ?? (SupportedOperations.Find(leaf.Module) is { Role: OperationRole.Converted } operation ? operation.Convert : null)
+                ?? throw new NotSupportedException(Unsupported(leaf.Path, leaf.Module));
+            return (leaf.Path, Module: module, Convert: convert);
+        }).ToList();
+        var modelShape = inputShape ?? InferInputShape(leaves);
         var current = ActivationQParams(leaves[0].Path, inputFq);
         var input = current;
+        var shape = modelShape;
         var layers = new List<QuantizedLayer>();
-        foreach (var ((path, module), convert) in leaves.Skip(1).SkipLast(1).Zip(converters))
+        foreach (var (path, module, convert) in steps)
         {
-            var layer = convert(new ConversionInput(path, ConversionAdapters.StandIn(module), shape, current));
+            var layer = convert(new ConversionInput(path, module, shape, current));
             if (layer is QuantizedWeightedLayer weighted)
                 current = weighted.Output;
             shape = layer.OutputShape;
             layers.Add(layer);
         }
-        return new QuantizedModel(inputShape ?? InferInputShape(leaves), input, layers, current);
+        return new QuantizedModel(modelShape, input, layers, current);
     }
 
     private static string Unsupported(string path, nn.Module module) => SupportedOperations.Find(module)?.Role switch

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Inference;
+using Qat.MLNet.Inference.Kernels;
 using Qat.MLNet.Scoring;
 using Qat.MLNet.Tasks;
 
@@ -89,7 +90,7 @@ internal sealed class BatchReader
                     $"Row {cursor.Position} of the {_what}: feature column '{_feature.Name}' has {buffer.Length} values; expected {FeatureCount}.");
             var row = Features.AsSpan(n * FeatureCount, FeatureCount);
             buffer.CopyTo(row);
-            int bad = FeatureColumn.IndexOfNonFinite(row);
+            int bad = NonFinite.IndexOf(row);
             if (bad >= 0)
                 throw FeatureColumn.NonFinite(_feature.Name, cursor.Position, bad, row[bad], _what);
             _standardization?.Apply(row, row, 1);

@@ -327,7 +327,7 @@ internal sealed class QatTrainingSession
         var outputs = new float[data.BatchSize * model.OutputSize];
         foreach (int n in data.Batches(null, _host.CheckAlive))
         {
-            model.Predict(data.Features.AsSpan(0, n * model.InputSize), outputs.AsSpan(0, n * model.OutputSize), n);
+            model.Run(data.Features.AsSpan(0, n * model.InputSize), outputs.AsSpan(0, n * model.OutputSize), n);
             for (int i = 0; i < n; i++)
                 _task.Accumulate(outputs.AsSpan(i * model.OutputSize, model.OutputSize), data.Labels[i], ref sums);
         }

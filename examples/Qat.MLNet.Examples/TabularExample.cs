@@ -13,7 +13,7 @@ internal static class TabularExample
     /// <summary>Trains on 80% of the rows, evaluates on the rest, saves to <paramref name="modelPath"/>.</summary>
     public static void Run(string modelPath)
     {
-        string csv = DataFile("breast-cancer", "wdbc.csv");
+        string csv = TabularDataSet.Find("breast-cancer/wdbc.csv");
         var ml = new MLContext(seed: 0);
         string[] header = File.ReadLines(csv).First().Split(',');
         var columns = header.Take(30).Select((name, i) => new TextLoader.Column(name, DataKind.Single, i))
@@ -33,17 +33,5 @@ internal static class TabularExample
         Console.WriteLine($"test set (int8 model): accuracy {metrics.Accuracy:P2}, AUC {metrics.AreaUnderRocCurve:F4}, F1 {metrics.F1Score:F4}");
         ml.Model.Save(model, data.Schema, modelPath);
         Console.WriteLine($"saved {Path.GetFullPath(modelPath)}");
-    }
-
-    /// <summary>A file under examples/data, found from the build output folder.</summary>
-    private static string DataFile(string folder, string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "examples", "data", folder, name);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        throw new FileNotFoundException($"examples/data/{folder}/{name} was not found above {AppContext.BaseDirectory}.");
     }
 }
