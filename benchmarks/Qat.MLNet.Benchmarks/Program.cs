@@ -13,6 +13,11 @@ public static class Program
             TrainingBenchmark.Run(args);
             return;
         }
+        if (args.Length > 0 && args[0] == "coldstart")
+        {
+            ColdStart.Run(args);
+            return;
+        }
         if (args.Length > 0 && args[0] == "tabular")
         {
             TabularBenchmark.Run(args);
