@@ -141,6 +141,37 @@ public sealed class TrainerDefaultsTests
     }
 
     [TestMethod]
+    public void BudgetAndValidationOptions_OutOfRange_AreRefusedNamingThem()
+    {
+        void Refused(Action<QatMulticlassTrainer.Options> set, string name)
+        {
+            var options = new QatMulticlassTrainer.Options();
+            set(options);
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext().MulticlassClassification.Trainers.Qat(options));
+            StringAssert.Contains(e.Message, name);
+        }
+        Refused(o => o.FloatOptimizerSteps = 0, "FloatOptimizerSteps");
+        Refused(o => o.QatOptimizerSteps = -5, "QatOptimizerSteps");
+        Refused(o => o.MaximumEpochsPerPhase = 0, "MaximumEpochsPerPhase");
+        Refused(o => o.MaximumTrainingTimeInSeconds = double.NaN, "MaximumTrainingTimeInSeconds");
+        Refused(o => o.EarlyStoppingPatience = 0, "EarlyStoppingPatience");
+        Refused(o => o.ValidationFraction = 0.6, "ValidationFraction");
+        Refused(o => o.ValidationFraction = -0.1, "ValidationFraction");
+        Refused(o => o.FeatureScaling = (QatFeatureScaling)42, "FeatureScaling");
+        Refused(o => o.NumberOfEpochs = 0, "NumberOfEpochs");
+    }
+
+    [TestMethod]
+    public void FeatureStandardization_BadValues_AreRefusedNamingThem()
+    {
+        Assert.ThrowsExactly<ArgumentException>(() => new Qat.MLNet.Inference.FeatureStandardization([1f, 2f], [1f]));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new Qat.MLNet.Inference.FeatureStandardization([float.NaN], [1f])).Message, "mean[0]");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new Qat.MLNet.Inference.FeatureStandardization([0f, 0f], [1f, 0f])).Message, "scale[1]");
+        var fromMoments = Qat.MLNet.Inference.FeatureStandardization.FromMoments([5.0, 1.0], [0.0, 4.0]);
+        CollectionAssert.AreEqual(new[] { 1f, 0.25f }, fromMoments.Scale, "a constant feature keeps scale 1");
+    }
+
+    [TestMethod]
     [DataRow(0.0)]
     [DataRow(-1.0)]
     [DataRow(double.NaN)]
