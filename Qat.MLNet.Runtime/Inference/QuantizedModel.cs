@@ -224,26 +224,7 @@ public sealed class QuantizedModel
     /// a crash) keeps whatever file was there before.
     /// </summary>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is unchanged.</exception>
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Save(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
-    }
+    public void Save(string path) => Internal.AtomicFile.Write(path, Save);
 
     /// <summary>Loads a model saved by <see cref="Save(string)"/>.</summary>
     /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another version, or describes an invalid model.</exception>

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Qat.MLNet.Onnx;
 
 namespace Qat.MLNet.Scoring;
 
@@ -63,6 +64,15 @@ internal sealed class BinaryScoringTask : ScoringTask
         yield return new SchemaShape.Column(DefaultColumnNames.Probability, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
             ScoreKindsShape(new SchemaShape.Column(AnnotationUtils.Kinds.IsNormalized, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance, false)));
         yield return new SchemaShape.Column(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance, false, ScoreKindsShape());
+    }
+
+    /// <inheritdoc/>
+    public override void WriteOnnx(IOnnxGraph graph, string outputs, IOnnxOutputColumns columns)
+    {
+        graph.Node("Identity", [outputs], [columns.Declare(DefaultColumnNames.Score, NumberDataViewType.Single)]);
+        graph.Node("Sigmoid", [outputs], [columns.Declare(DefaultColumnNames.Probability, NumberDataViewType.Single)]);
+        string zero = graph.Constant("zero", OnnxTensor.Float(0f));
+        graph.Node("Greater", [outputs, zero], [columns.Declare(DefaultColumnNames.PredictedLabel, BooleanDataViewType.Instance)]);
     }
 
     public override Delegate[] CreateGetters(RowScorer scorer)

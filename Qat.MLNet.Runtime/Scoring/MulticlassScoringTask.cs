@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Qat.MLNet.Onnx;
 
 namespace Qat.MLNet.Scoring;
 
@@ -101,6 +102,20 @@ internal sealed class MulticlassScoringTask : ScoringTask
         };
         ValueGetter<uint> predicted = (ref uint dst) => dst = (uint)ArgMax(scorer.Outputs()) + 1;
         return new Delegate[] { score, predicted };
+    }
+
+    /// <inheritdoc/>
+    public override void WriteOnnx(IOnnxGraph graph, string outputs, IOnnxOutputColumns columns)
+    {
+        string score = columns.Declare(DefaultColumnNames.Score, new VectorDataViewType(NumberDataViewType.Single, _classes));
+        graph.Node("Softmax", [outputs], [score], OnnxAttribute.Of("axis", 1L));
+        // The first of equal maxima, as ArgMax above; keys are 1-based.
+        string index = graph.NewName("ArgMax");
+        graph.Node("ArgMax", [outputs], [index], OnnxAttribute.Of("axis", 1L), OnnxAttribute.Of("keepdims", 1L));
+        string key = graph.NewName("Key");
+        graph.Node("Add", [index, graph.Constant("one", OnnxTensor.Int64s([1]))], [key]);
+        string predicted = columns.Declare(DefaultColumnNames.PredictedLabel, new KeyDataViewType(typeof(uint), _classes));
+        graph.Node("Cast", [key], [predicted], OnnxAttribute.Of("to", (long)OnnxElementType.UInt32));
     }
 
     private ReadOnlyMemory<char>[] SlotNames() =>

@@ -38,6 +38,9 @@ public abstract class QatTransformerBase : ITransformer
 
     private protected abstract ScoringTask Task { get; }
 
+    /// <summary>The task that turns the model's outputs into columns (for the standalone ONNX export, Qat.MLNet.Onnx).</summary>
+    internal ScoringTask ScoringTask => Task;
+
     private protected abstract VersionInfo VersionInfo { get; }
 
     /// <summary>The schema <see cref="Transform"/> produces: the input columns plus the task's score columns.</summary>
@@ -56,7 +59,7 @@ public abstract class QatTransformerBase : ITransformer
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new ScoredDataView(input, Bind(input.Schema));
+        return new ScoredDataView(input, Bind(input.Schema), this);
     }
 
     private ScoringBinding Bind(DataViewSchema inputSchema)

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Qat.MLNet.Onnx;
 
 namespace Qat.MLNet.Scoring;
 
@@ -84,6 +85,15 @@ internal sealed class RegressionScoringTask : ScoringTask
             throw new ArgumentOutOfRangeException(label.Name,
                 $"Schema mismatch for label column '{label.Name}': expected Single, got {label.GetTypeString()}.");
         return new[] { new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false, ScoreKindsShape()) };
+    }
+
+    /// <inheritdoc/>
+    public override void WriteOnnx(IOnnxGraph graph, string outputs, IOnnxOutputColumns columns)
+    {
+        // FromNetwork: output x scale + shift, the same two float steps.
+        string scaled = graph.NewName("Mul");
+        graph.Node("Mul", [outputs, graph.Constant("label_scale", OnnxTensor.Float(LabelScale))], [scaled]);
+        graph.Node("Add", [scaled, graph.Constant("label_shift", OnnxTensor.Float(LabelShift))], [columns.Declare(DefaultColumnNames.Score, NumberDataViewType.Single)]);
     }
 
     public override Delegate[] CreateGetters(RowScorer scorer)

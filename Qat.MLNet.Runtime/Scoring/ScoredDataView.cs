@@ -1,18 +1,39 @@
 using Microsoft.ML;
+using Microsoft.ML.Model.OnnxConverter;
 
 namespace Qat.MLNet.Scoring;
 
 /// <summary>The lazy result of a Qat transformer's <c>Transform</c>: rows are scored only when a cursor reads them.</summary>
-internal sealed class ScoredDataView : IDataView
+internal sealed class ScoredDataView : ITransformCanSaveOnnx
 {
     private readonly IDataView _input;
     private readonly ScoringBinding _binding;
 
-    public ScoredDataView(IDataView input, ScoringBinding binding)
+    private readonly ICanSaveModel _transformer;
+    private readonly string _transformerName;
+
+    public ScoredDataView(IDataView input, ScoringBinding binding, ICanSaveModel transformer)
     {
         _input = input;
         _binding = binding;
+        _transformer = transformer;
+        _transformerName = transformer.GetType().Name;
     }
+
+    /// <summary>The scored data view (ML.NET's ONNX converter walks the pipeline back through it).</summary>
+    public IDataView Source => _input;
+
+    /// <summary>
+    /// Always true: every layer the engine runs has an ONNX form, and <see cref="SaveAsOnnx"/> throws, naming the cause,
+    /// where it cannot write the model. Returning false would make ML.NET warn and write a file without the model.
+    /// </summary>
+    public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>Writes the int8 model and the output columns into ML.NET's ONNX graph.</summary>
+    public void SaveAsOnnx(OnnxContext ctx) => _binding.SaveAsOnnx(ctx, _transformerName);
+
+    /// <summary>Saves the transformer that made this view (ML.NET's data-transform contract; models are saved with mlContext.Model.Save).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => _transformer.Save(ctx);
 
     public bool CanShuffle => _input.CanShuffle;
 

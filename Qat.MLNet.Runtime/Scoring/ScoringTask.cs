@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Qat.MLNet.Onnx;
 
 namespace Qat.MLNet.Scoring;
 
@@ -24,6 +25,12 @@ internal abstract class ScoringTask
 
     /// <summary>Writes what the task needs to score again (e.g. class count and names).</summary>
     public abstract void Save(BinaryWriter writer);
+
+    /// <summary>
+    /// Writes this task's output columns into an ONNX graph from the model's float outputs (<paramref name="outputs"/>,
+    /// [N, <see cref="OutputCount"/>]), computing what <see cref="CreateGetters"/> computes.
+    /// </summary>
+    public abstract void WriteOnnx(IOnnxGraph graph, string outputs, IOnnxOutputColumns columns);
 
     /// <summary>"Schema mismatch for label column 'Label': expected X, got Y. hint" as ML.NET phrases it.</summary>
     protected static ArgumentOutOfRangeException LabelMismatch(string labelColumnName, string expected, DataViewType actual, string hint) =>
