@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Model.OnnxConverter;
 
 namespace Qat.MLNet.Scoring;
@@ -30,7 +31,19 @@ internal sealed class ScoredDataView : ITransformCanSaveOnnx
     public bool CanSaveOnnx(OnnxContext ctx) => true;
 
     /// <summary>Writes the int8 model and the output columns into ML.NET's ONNX graph.</summary>
-    public void SaveAsOnnx(OnnxContext ctx) => _binding.SaveAsOnnx(ctx, _transformerName);
+    /// <exception cref="InvalidOperationException">A transform before this one has no ONNX form (the message names it).</exception>
+    public void SaveAsOnnx(OnnxContext ctx)
+    {
+        // Where a transform upstream cannot be exported, ML.NET drops it and everything before it and feeds the raw
+        // input columns to the rest: the model would score features the pipeline never gave it. Refuse instead.
+        for (var view = _input; view is IDataTransform transform; view = transform.Source)
+        {
+            if (transform is not ITransformCanSaveOnnx exportable || !exportable.CanSaveOnnx(ctx))
+                throw new InvalidOperationException(
+                    $"{_transformerName} cannot be exported to ONNX: the pipeline before it contains {transform.GetType().Name}, which has no ONNX form, so the graph would feed the raw input columns to the model. Export a pipeline whose transforms all have an ONNX form, or apply that transform to the data before the exported part of the pipeline.");
+        }
+        _binding.SaveAsOnnx(ctx, _transformerName);
+    }
 
     /// <summary>Saves the transformer that made this view (ML.NET's data-transform contract; models are saved with mlContext.Model.Save).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => _transformer.Save(ctx);
