@@ -70,7 +70,7 @@ internal sealed class ScoringBinding
     }
 
     /// <summary>The Linear form ConvertToOnnx writes: the faster in ONNX Runtime 1.31 by the benchmarks' onnx command (README).</summary>
-    internal const OnnxLinearForm ConvertToOnnxLinearForm = OnnxLinearForm.Conv1x1;
+    internal const OnnxLinearForm ConvertToOnnxLinearForm = OnnxLinearForm.MatMulInteger;
 
     /// <summary>Getters of the added columns for rows of <paramref name="input"/>, or null when none is active.</summary>
     public Delegate[]? CreateGetters(DataViewRow input, IEnumerable<DataViewSchema.Column> activeOutputColumns) =>

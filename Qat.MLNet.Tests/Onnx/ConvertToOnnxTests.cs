@@ -132,7 +132,7 @@ public sealed class ConvertToOnnxTests
         var bytes = stream.ToArray();
         // The silent failure this guards against wrote a 1 KB file of Identity nodes.
         var operators = global::Onnx.ModelProto.Parser.ParseFrom(bytes).Graph.Node.Select(n => n.OpType).ToList();
-        CollectionAssert.Contains(operators, "QLinearConv", string.Join(", ", operators));
+        Assert.IsTrue(operators.Contains("MatMulInteger") || operators.Contains("QLinearConv"), string.Join(", ", operators));
         return bytes;
     }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Packs Qat.MLNet.Runtime, Qat.MLNet and Qat.MLNet.Cpu into a local folder feed and uses them from outside the
+# Packs Qat.MLNet.Runtime, Qat.MLNet, Qat.MLNet.Cpu and Qat.MLNet.Onnx into a local folder feed and uses them from outside the
 # repository, every way a user consumes the library:
 #   train        PackageReference to Qat.MLNet.Cpu; build, run (trains, saves a model and its scores)
 #   publish-fd   the same app, `dotnet publish` framework-dependent, run from the publish folder
 #   publish-sc   the same app, `dotnet publish -r linux-x64 --self-contained`, run from the publish folder
 #   serve        PackageReference to Qat.MLNet.Runtime alone; publish; no TorchSharp/libtorch file, under 60 MB;
 #                scores the trainer's model exactly as the trainer did
+#   onnx         Qat.MLNet.Runtime + Qat.MLNet.Onnx + ML.NET's ONNX packages: ConvertToOnnx and the standalone export of
+#                the trained model, both run through ApplyOnnxModel (ONNX Runtime), predicting as the int8 engine does
 #   user-tests   a user's MSTest project on the Qat.MLNet.Cpu package, `dotnet test`
 #   projectref   ProjectReference to the repository's Qat.MLNet.Cpu.csproj (unpatched output: the run-time loader
 #                makes a private patched copy); two processes start at once on an empty native cache
@@ -36,7 +38,7 @@ check() { # check NAME COMMAND...: runs the command, its output to the log, and 
 }
 
 pack() {
-  for project in Qat.MLNet.Runtime Qat.MLNet Qat.MLNet.Cpu; do
+  for project in Qat.MLNet.Runtime Qat.MLNet Qat.MLNet.Cpu Qat.MLNet.Onnx; do
     dotnet pack "$repo/$project/$project.csproj" -c Release -o "$feed" -p:Version="$version" || return 1
   done
 }
@@ -92,6 +94,12 @@ serve() {
 }
 check serve serve
 
+onnx() {
+  cd "$work/src/Onnx" && dotnet build "${props[@]}" &&
+    dotnet bin/Release/net10.0/Onnx.dll "$work/model.zip" "$work"
+}
+check onnx onnx
+
 user_tests() {
   cd "$work/src/UserTests" && dotnet test "${props[@]}"
 }
@@ -116,6 +124,6 @@ projectref() {
 check projectref projectref
 
 echo "what the consumers printed:"
-grep -E '^(trained|served|serving app|ProjectReference output)' "$log" | sed 's/^/    /'
+grep -E '^(trained|served|serving app|exported|ProjectReference output)' "$log" | sed 's/^/    /'
 echo "consumer totals: passed $passed, failed $failed"
 [ "$failed" -eq 0 ]
