@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Qat.MLNet.Inference.Kernels;
 
@@ -81,6 +82,7 @@ public sealed class QuantizedModel
         Layers = packed;
         _maxActivation = maxActivation;
         _maxScratch = maxScratch;
+        CompileKernels();
     }
 
     /// <summary>Per-sample input shape.</summary>
@@ -151,6 +153,7 @@ public sealed class QuantizedModel
     /// <param name="output">batchSize x <see cref="OutputSize"/> floats, written.</param>
     /// <param name="batchSize">Samples, at least 1.</param>
     /// <exception cref="ArgumentException">A span has the wrong length, or an input value is NaN or infinite (the message names the sample and the feature).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public void Predict(ReadOnlySpan<float> input, Span<float> output, int batchSize = 1)
     {
         if (batchSize <= 0)
@@ -171,6 +174,7 @@ public sealed class QuantizedModel
     /// <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/> without its checks, for callers that have made them
     /// (the transformers' row scorer and the trainer check every row's size and values as they read it).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal void Run(ReadOnlySpan<float> input, Span<float> output, int batchSize)
     {
         int activationBytes = checked(batchSize * _maxActivation + Int8Gemm.Slack);
@@ -241,6 +245,18 @@ public sealed class QuantizedModel
     {
         ArgumentNullException.ThrowIfNull(stream);
         return QuantizedModelReader.Read(stream);
+    }
+
+    /// <summary>
+    /// Runs one and sixteen zero samples, so that the JIT compiles the kernels this model uses (single-row and batched
+    /// paths) while the model is built or loaded rather than in its first request: 15-30 ms once per process (the
+    /// kernels are then compiled), microseconds for every later model. With the kernels marked AggressiveOptimization,
+    /// no call ever runs tier-0 code: the first 1,000 calls run at the steady state's speed (benchmarks/README.md).
+    /// </summary>
+    private void CompileKernels()
+    {
+        foreach (int batch in new[] { 1, QuantizedLinear.BatchedThreshold })
+            Predict(new float[batch * InputSize], new float[batch * OutputSize], batch);
     }
 
     /// <summary>Runs a batch and returns the outputs.</summary>

@@ -19,6 +19,7 @@ internal static unsafe class Avx512Conv
     /// <c>out[o][p] = requantize(sum_k w[o][k] * x[k][p] + bias[o])</c> for <paramref name="outputs"/> channels and
     /// <paramref name="positions"/> positions (the column buffer is padded to <paramref name="paddedPositions"/>, a multiple of 16).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public static void Run(int* cols, int kPairs, int paddedPositions, int* weightPairs, int outputs, int* bias, float* multipliers,
         int zeroPoint, int low, int high, byte* output, int positions)
     {
@@ -62,6 +63,7 @@ internal static unsafe class Avx512Conv
     /// saturation) and <c>vpmaddwd</c> with ones adds them into the position's int32 lane: 64 multiply-adds per two
     /// instructions instead of 32 per one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public static void RunSevenBit(int* cols, int kQuads, int paddedPositions, int* weightQuads, int outputs, int* bias, float* multipliers,
         int zeroPoint, int low, int high, byte* output, int positions)
     {

@@ -16,6 +16,7 @@ namespace Qat.MLNet.Inference.Kernels;
 /// </remarks>
 internal static unsafe class Avx512Gemm
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public static void Multiply(byte* x, int xStride, int rows, sbyte* w, int outputs, int kp, int* acc, int accStride, bool sevenBit)
     {
         int r = 0;
@@ -98,6 +99,7 @@ internal static unsafe class Avx512Gemm
         return Avx2.Add(acc, Avx2.Add(Avx2.MultiplyAddAdjacent(xl, wl), Avx2.MultiplyAddAdjacent(xh, wh)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private static int Dot(byte* x, sbyte* w, int kp, bool sevenBit)
     {
         var acc = Vector512<int>.Zero;

@@ -24,6 +24,7 @@ internal static unsafe class Int8Gemm
     /// <paramref name="sevenBitActivations"/> promises every activation byte is at most 127 (lets AVX-512 use vpmaddubsw).
     /// The caller (<see cref="Int8Kernels"/>) has checked that the CPU runs <paramref name="path"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public static void Multiply(Int8KernelPath path, byte* x, int xStride, int rows, sbyte* w, int outputs, int k, int* acc, int accStride, bool sevenBitActivations = false)
     {
         int kp = PaddedLength(k);
@@ -57,6 +58,7 @@ internal static unsafe class Int8Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private static int DotScalar(byte* x, sbyte* w, int k)
     {
         int sum = 0;
@@ -65,6 +67,7 @@ internal static unsafe class Int8Gemm
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private static int DotAvx2(byte* x, sbyte* w, int kp)
     {
         var acc = Vector256<int>.Zero;
@@ -77,6 +80,7 @@ internal static unsafe class Int8Gemm
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private static int DotVnni(byte* x, sbyte* w, int kp)
     {
         var acc = Vector256<int>.Zero;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Qat.MLNet.Inference.Kernels;
@@ -53,6 +54,8 @@ internal sealed class Int8Kernels
         : throw new NotSupportedException($"This CPU cannot run the {path} int8 kernels; it supports {string.Join(", ", Enum.GetValues<Int8KernelPath>().Where(IsSupported))}.");
 
     /// <summary>The uint8 x int8 GEMM on this path (see <see cref="Int8Gemm.Multiply"/>).</summary>
+    // Inlined into the kernels' optimized callers: as a call it would run as tier-0 code for the first ~100 ms.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void Multiply(byte* x, int xStride, int rows, sbyte* w, int outputs, int k, int* acc, int accStride, bool sevenBitActivations) =>
         Int8Gemm.Multiply(Path, x, xStride, rows, w, outputs, k, acc, accStride, sevenBitActivations);
 

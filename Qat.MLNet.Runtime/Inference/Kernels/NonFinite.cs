@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Qat.MLNet.Inference.Kernels;
@@ -6,6 +7,7 @@ namespace Qat.MLNet.Inference.Kernels;
 internal static class NonFinite
 {
     /// <summary>Index of the first value that is NaN or infinite, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public static int IndexOf(ReadOnlySpan<float> values)
     {
         int i = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Qat.MLNet.Inference.Kernels;
 
 namespace Qat.MLNet.Inference;
@@ -53,6 +54,7 @@ public sealed class QuantizedAvgPool2d : QuantizedLayer
     /// <inheritdoc />
     public override long ParameterBytes => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         int h = InputShape.Height, w = InputShape.Width, oh = OutputShape.Height, ow = OutputShape.Width;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -79,6 +80,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         : new QuantizedConv2d(Name, InputShape, OutputShape.Channels, KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW,
             DilationH, DilationW, Groups, Weights, WeightScales, Bias, Input, Output, FusedReLU, kernels);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         if (Kernels.VectorizesOverPositions)
@@ -119,6 +121,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void RunAvx512(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         int positions = OutputShape.Height * OutputShape.Width;
@@ -163,6 +166,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     /// position as row k of <paramref name="rows"/> (<c>PaddedPositions</c> bytes; runs of input bytes copied whole), rows
     /// from K up to <paramref name="rowCount"/> zero (they meet zero weights).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void Im2ColRows(ReadOnlySpan<byte> sample, int g, byte* rows, int rowCount)
     {
         int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;
@@ -218,6 +222,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     /// <summary>Second step, seven-bit kernels: every four rows interleaved into byte quads per position (byte and word unpacks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void InterleaveQuads(byte* rows, byte* cols)
     {
         int pp = PaddedPositions;
@@ -244,6 +249,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     /// <summary>Second step, 8-bit kernels: every two rows widened to int16 and interleaved into pairs per position.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void InterleavePairs(byte* rows, byte* cols)
     {
         int pp = PaddedPositions;
@@ -269,6 +275,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     /// <summary>Copies a short run of bytes with overlapping vector moves (runs are image rows: a call to memmove costs more).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private static unsafe void CopyRun(byte* src, byte* dst, int n)
     {
         if (n >= 16)
@@ -292,6 +299,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     /// <summary>Rows of receptive fields of group <paramref name="g"/>, each <c>_kp</c> bytes; outside the input, the zero point.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void Im2Col(ReadOnlySpan<byte> sample, int g, Span<byte> cols)
     {
         int channels = InputShape.Channels / Groups, height = InputShape.Height, width = InputShape.Width;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Qat.MLNet.Inference.Kernels;
 
@@ -30,6 +31,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     internal override QuantizedLayer WithKernels(Int8Kernels kernels) => kernels == Kernels ? this
         : new QuantizedLinear(Name, InFeatures, OutFeatures, Weights, WeightScales, Bias, Input, Output, FusedReLU, kernels);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         if (Kernels.VectorizesOverPositions && batch >= BatchedThreshold)
@@ -61,6 +63,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     /// The batch as the positions of <see cref="Avx512Conv"/>: inputs transposed to byte quads (seven-bit) or int16 pairs,
     /// [in / lanes][batch], outputs computed channel-major and transposed back to [batch][out].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void RunBatched(ReadOnlySpan<byte> input, Span<byte> output, int batch)
     {
         // Seven-bit activations (fbgemm's reduce_range) go four input features per lane into vpmaddubsw; others two, as int16.

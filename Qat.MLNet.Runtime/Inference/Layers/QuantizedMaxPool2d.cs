@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Qat.MLNet.Inference;
@@ -44,6 +45,7 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
     /// <inheritdoc />
     public override long ParameterBytes => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         if (KernelH == 2 && KernelW == 2 && StrideH == 2 && StrideW == 2 && PadH == 0 && PadW == 0 && DilationH == 1 && DilationW == 1)
@@ -80,6 +82,7 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
     }
 
     /// <summary>The common 2x2 stride-2 window, without bounds checks (the output size guarantees every read is inside).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void Run2x2(ReadOnlySpan<byte> input, Span<byte> output, int batch)
     {
         int h = InputShape.Height, w = InputShape.Width, oh = OutputShape.Height, ow = OutputShape.Width;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Qat.MLNet.Inference;
 
 /// <summary>ReLU on uint8 values: <c>max(q, zeroPoint)</c> (the level of 0.0), quantization unchanged.</summary>
@@ -11,6 +12,7 @@ public sealed class QuantizedReLU : QuantizedLayer
     /// <inheritdoc />
     public override long ParameterBytes => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         byte zp = (byte)ZeroPoint;
