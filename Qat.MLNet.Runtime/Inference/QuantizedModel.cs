@@ -156,6 +156,14 @@ public sealed class QuantizedModel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public void Predict(ReadOnlySpan<float> input, Span<float> output, int batchSize = 1)
     {
+        Check(input, output, batchSize);
+        Run(input, output, batchSize);
+    }
+
+    /// <summary>The checks of <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>: sizes, and every value finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
+    private void Check(ReadOnlySpan<float> input, Span<float> output, int batchSize)
+    {
         if (batchSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
         if (input.Length != (long)batchSize * InputSize)
@@ -167,7 +175,56 @@ public sealed class QuantizedModel
             throw new ArgumentException(
                 $"input sample {bad / InputSize}, value {bad % InputSize} is {input[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)}: the int8 engine would quantize it to a finite level " +
                 "and return scores that look valid. Replace missing values (or filter such rows out) before predicting.", nameof(input));
-        Run(input, output, batchSize);
+    }
+
+    /// <summary>The fewest rows a thread of <see cref="Predict(ReadOnlySpan{float}, Span{float}, int, int)"/> takes (the batched kernels' threshold).</summary>
+    public const int MinimumRowsPerThread = QuantizedLinear.BatchedThreshold;
+
+    /// <summary>
+    /// <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/> on up to <paramref name="degreeOfParallelism"/> threads:
+    /// the batch is split into contiguous runs of rows (at least <see cref="MinimumRowsPerThread"/> each), scored at once
+    /// on the thread pool; the outputs are the same as on one thread.
+    /// </summary>
+    /// <param name="input">batchSize x <see cref="InputSize"/> floats.</param>
+    /// <param name="output">batchSize x <see cref="OutputSize"/> floats, written.</param>
+    /// <param name="batchSize">Samples, at least 1.</param>
+    /// <param name="degreeOfParallelism">Threads to use, at least 1 (<c>Environment.ProcessorCount</c> for all cores).</param>
+    /// <exception cref="ArgumentException">As the single-threaded overload, or <paramref name="degreeOfParallelism"/> is below 1.</exception>
+    public void Predict(ReadOnlySpan<float> input, Span<float> output, int batchSize, int degreeOfParallelism)
+    {
+        if (degreeOfParallelism < 1)
+            throw new ArgumentOutOfRangeException(nameof(degreeOfParallelism), degreeOfParallelism, "degreeOfParallelism must be at least 1.");
+        if (degreeOfParallelism == 1 || batchSize < 2 * MinimumRowsPerThread)
+        {
+            Predict(input, output, batchSize);
+            return;
+        }
+        Check(input, output, batchSize);
+        RunParallel(input, output, batchSize, degreeOfParallelism);
+    }
+
+    /// <summary>Runs checked rows on up to <paramref name="degreeOfParallelism"/> threads (contiguous runs of rows).</summary>
+    internal unsafe void RunParallel(ReadOnlySpan<float> input, Span<float> output, int batchSize, int degreeOfParallelism)
+    {
+        int threads = Math.Min(degreeOfParallelism, batchSize / MinimumRowsPerThread);
+        if (threads <= 1)
+        {
+            Run(input, output, batchSize);
+            return;
+        }
+        int perThread = (batchSize + threads - 1) / threads;
+        fixed (float* inputs = input)
+        fixed (float* outputs = output)
+        {
+            nint x = (nint)inputs, y = (nint)outputs;
+            int inSize = InputSize, outSize = OutputSize;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int start = t * perThread, rows = Math.Min(perThread, batchSize - start);
+                if (rows > 0)
+                    Run(new ReadOnlySpan<float>((float*)x + (long)start * inSize, rows * inSize), new Span<float>((float*)y + (long)start * outSize, rows * outSize), rows);
+            });
+        }
     }
 
     /// <summary>

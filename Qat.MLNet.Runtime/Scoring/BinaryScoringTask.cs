@@ -75,7 +75,7 @@ internal sealed class BinaryScoringTask : ScoringTask
         graph.Node("Greater", [outputs, zero], [columns.Declare(DefaultColumnNames.PredictedLabel, BooleanDataViewType.Instance)]);
     }
 
-    public override Delegate[] CreateGetters(RowScorer scorer)
+    public override Delegate[] CreateGetters(IScoredOutputs scorer)
     {
         ValueGetter<float> score = (ref float dst) => dst = scorer.Outputs()[0];
         ValueGetter<float> probability = (ref float dst) => dst = 1 / (1 + MathF.Exp(-scorer.Outputs()[0]));

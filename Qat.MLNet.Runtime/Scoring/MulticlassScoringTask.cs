@@ -91,7 +91,7 @@ internal sealed class MulticlassScoringTask : ScoringTask
         };
     }
 
-    public override Delegate[] CreateGetters(RowScorer scorer)
+    public override Delegate[] CreateGetters(IScoredOutputs scorer)
     {
         ValueGetter<VBuffer<float>> score = (ref VBuffer<float> dst) =>
         {
@@ -100,7 +100,12 @@ internal sealed class MulticlassScoringTask : ScoringTask
             Softmax(outputs, editor.Values);
             dst = editor.Commit();
         };
-        ValueGetter<uint> predicted = (ref uint dst) => dst = (uint)ArgMax(scorer.Outputs()) + 1;
+        // A row scored NaN (non-finite features) has no class: the missing key, 0.
+        ValueGetter<uint> predicted = (ref uint dst) =>
+        {
+            var outputs = scorer.Outputs();
+            dst = float.IsNaN(outputs[0]) ? 0 : (uint)ArgMax(outputs) + 1;
+        };
         return new Delegate[] { score, predicted };
     }
 

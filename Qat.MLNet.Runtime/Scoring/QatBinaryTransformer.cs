@@ -15,8 +15,8 @@ public sealed class QatBinaryTransformer : QatTransformerBase
 {
     internal const string LoaderSignature = "QatBinaryTransformer";
 
-    internal QatBinaryTransformer(QuantizedModel model, string featureColumnName, BinaryScoringTask task, QatTrainingReport? report)
-        : base(model, featureColumnName, report)
+    internal QatBinaryTransformer(QuantizedModel model, string featureColumnName, BinaryScoringTask task, QatTrainingReport? report, ScoringSettings settings)
+        : base(model, featureColumnName, report, settings)
     {
         Task = task;
     }
@@ -37,7 +37,7 @@ public sealed class QatBinaryTransformer : QatTransformerBase
     [System.Diagnostics.CodeAnalysis.SuppressMessage("CodeQuality", "IDE0051:Remove unused private members", Justification = "ML.NET calls the loader of a [LoadableClass] through reflection.")]
     private static QatBinaryTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), _ => BinaryScoringTask.Instance);
-        return new QatBinaryTransformer(model, feature, task, report);
+        var (feature, task, model, report, settings) = LoadCommon(env, ctx, GetVersionInfo(), _ => BinaryScoringTask.Instance);
+        return new QatBinaryTransformer(model, feature, task, report, settings);
     }
 }

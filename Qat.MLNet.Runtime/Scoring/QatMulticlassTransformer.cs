@@ -15,8 +15,8 @@ public sealed class QatMulticlassTransformer : QatTransformerBase
 {
     internal const string LoaderSignature = "QatMulticlassTransformer";
 
-    internal QatMulticlassTransformer(QuantizedModel model, string featureColumnName, MulticlassScoringTask task, QatTrainingReport? report)
-        : base(model, featureColumnName, report)
+    internal QatMulticlassTransformer(QuantizedModel model, string featureColumnName, MulticlassScoringTask task, QatTrainingReport? report, ScoringSettings settings)
+        : base(model, featureColumnName, report, settings)
     {
         Task = task;
     }
@@ -37,7 +37,7 @@ public sealed class QatMulticlassTransformer : QatTransformerBase
     [System.Diagnostics.CodeAnalysis.SuppressMessage("CodeQuality", "IDE0051:Remove unused private members", Justification = "ML.NET calls the loader of a [LoadableClass] through reflection.")]
     private static QatMulticlassTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), MulticlassScoringTask.Load);
-        return new QatMulticlassTransformer(model, feature, task, report);
+        var (feature, task, model, report, settings) = LoadCommon(env, ctx, GetVersionInfo(), MulticlassScoringTask.Load);
+        return new QatMulticlassTransformer(model, feature, task, report, settings);
     }
 }

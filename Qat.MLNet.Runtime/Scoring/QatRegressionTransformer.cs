@@ -15,8 +15,8 @@ public sealed class QatRegressionTransformer : QatTransformerBase
 {
     internal const string LoaderSignature = "QatRegressionTransformer";
 
-    internal QatRegressionTransformer(QuantizedModel model, string featureColumnName, RegressionScoringTask task, QatTrainingReport? report)
-        : base(model, featureColumnName, report)
+    internal QatRegressionTransformer(QuantizedModel model, string featureColumnName, RegressionScoringTask task, QatTrainingReport? report, ScoringSettings settings)
+        : base(model, featureColumnName, report, settings)
     {
         Task = task;
     }
@@ -37,7 +37,7 @@ public sealed class QatRegressionTransformer : QatTransformerBase
     [System.Diagnostics.CodeAnalysis.SuppressMessage("CodeQuality", "IDE0051:Remove unused private members", Justification = "ML.NET calls the loader of a [LoadableClass] through reflection.")]
     private static QatRegressionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
-        var (feature, task, model, report) = LoadCommon(ctx, GetVersionInfo(), reader => RegressionScoringTask.Load(reader, ctx.Header.ModelVerWritten >= 0x00010002));
-        return new QatRegressionTransformer(model, feature, task, report);
+        var (feature, task, model, report, settings) = LoadCommon(env, ctx, GetVersionInfo(), reader => RegressionScoringTask.Load(reader, ctx.Header.ModelVerWritten >= 0x00010002));
+        return new QatRegressionTransformer(model, feature, task, report, settings);
     }
 }

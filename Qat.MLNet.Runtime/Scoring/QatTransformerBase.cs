@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Reports;
 
@@ -13,12 +14,14 @@ public abstract class QatTransformerBase : ITransformer
 {
     private const string ModelStreamName = "QuantizedModel.bin";
     private const string ReportStreamName = "TrainingReport.json";
+    private const string SettingsStreamName = "Scoring.txt";
 
     /// <summary>A training report is a few kilobytes per hundred epochs; anything past 16 M characters is not one.</summary>
     private const int MaxReportChars = 16 << 20;
 
-    private protected QatTransformerBase(QuantizedModel model, string featureColumnName, QatTrainingReport? report)
+    private protected QatTransformerBase(QuantizedModel model, string featureColumnName, QatTrainingReport? report, ScoringSettings settings)
     {
+        Settings = settings;
         Model = model;
         FeatureColumnName = featureColumnName;
         TrainingReport = report;
@@ -37,6 +40,22 @@ public abstract class QatTransformerBase : ITransformer
     public bool IsRowToRowMapper => true;
 
     private protected abstract ScoringTask Task { get; }
+
+    /// <summary>
+    /// Whether a row whose features hold NaN or infinity makes scoring throw (naming the row and the slot) instead of
+    /// scoring NaN for that row and logging a warning, ML.NET's behaviour and the default. Set by the trainer's option
+    /// <c>ThrowOnNonFiniteFeatures</c>; saved with the model.
+    /// </summary>
+    public bool ThrowOnNonFiniteFeatures => Settings.ThrowOnNonFiniteFeatures;
+
+    /// <summary>
+    /// Threads a Transform scores each block of rows on (shared among the cursors of a cursor set); null, the default,
+    /// for every core. Set by the trainer's option <c>NumberOfScoringThreads</c>; saved with the model. Prediction
+    /// engines score one row on the calling thread.
+    /// </summary>
+    public int? NumberOfScoringThreads => Settings.NumberOfThreads;
+
+    private protected ScoringSettings Settings { get; }
 
     /// <summary>The task that turns the model's outputs into columns (for the standalone ONNX export, Qat.MLNet.Onnx).</summary>
     internal ScoringTask ScoringTask => Task;
@@ -65,7 +84,7 @@ public abstract class QatTransformerBase : ITransformer
     private ScoringBinding Bind(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new ScoringBinding(inputSchema, FeatureColumnName, Model, Task);
+        return new ScoringBinding(inputSchema, FeatureColumnName, Model, Task, Settings.NonFiniteFeatures(), Settings.Threads);
     }
 
     // Model file layout (inside the ML.NET zip, in this transformer's directory):
@@ -85,6 +104,7 @@ public abstract class QatTransformerBase : ITransformer
         ctx.SaveBinaryStream(ModelStreamName, writer => Model.Save(writer.BaseStream));
         if (TrainingReport is { } report)
             ctx.SaveTextStream(ReportStreamName, writer => writer.Write(report.ToJson()));
+        ctx.SaveTextStream(SettingsStreamName, writer => writer.Write(Settings.ToText()));
     }
 
     /// <summary>The reader's text, refusing more than <paramref name="maxChars"/> characters before allocating them.</summary>
@@ -103,8 +123,8 @@ public abstract class QatTransformerBase : ITransformer
     }
 
     /// <summary>Reads what <see cref="ICanSaveModel.Save"/> wrote, after the version check.</summary>
-    private protected static (string FeatureColumnName, TTask Task, QuantizedModel Model, QatTrainingReport? Report) LoadCommon<TTask>(
-        ModelLoadContext ctx, VersionInfo versionInfo, Func<BinaryReader, TTask> loadTask) where TTask : ScoringTask
+    private protected static (string FeatureColumnName, TTask Task, QuantizedModel Model, QatTrainingReport? Report, ScoringSettings Settings) LoadCommon<TTask>(
+        IHostEnvironment env, ModelLoadContext ctx, VersionInfo versionInfo, Func<BinaryReader, TTask> loadTask) where TTask : ScoringTask
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ctx.CheckAtModel(versionInfo);
@@ -117,6 +137,9 @@ public abstract class QatTransformerBase : ITransformer
             throw new InvalidDataException($"The stored int8 model has {model.OutputSize} outputs but the {task.Name} transformer needs {task.OutputCount}: the file is corrupt.");
         QatTrainingReport? report = null;
         ctx.TryLoadTextStream(ReportStreamName, reader => report = QatTrainingReport.FromJson(ReadBounded(reader, MaxReportChars)));
-        return (feature, task, model, report);
+        // Models saved before the scoring settings existed have none: the defaults.
+        var settings = new ScoringSettings(env, ThrowOnNonFiniteFeatures: false);
+        ctx.TryLoadTextStream(SettingsStreamName, reader => settings = ScoringSettings.FromText(env, ReadBounded(reader, 4096)));
+        return (feature, task, model, report, settings);
     }
 }

@@ -96,7 +96,7 @@ internal sealed class RegressionScoringTask : ScoringTask
         graph.Node("Add", [scaled, graph.Constant("label_shift", OnnxTensor.Float(LabelShift))], [columns.Declare(DefaultColumnNames.Score, NumberDataViewType.Single)]);
     }
 
-    public override Delegate[] CreateGetters(RowScorer scorer)
+    public override Delegate[] CreateGetters(IScoredOutputs scorer)
     {
         ValueGetter<float> score = (ref float dst) => dst = FromNetwork(scorer.Outputs()[0]);
         return new Delegate[] { score };

@@ -10,7 +10,7 @@ namespace Qat.MLNet.Scoring;
 /// reads the feature vector (dense or sparse), rejects NaN/Inf naming the row and slot, and keeps the raw outputs.
 /// One instance per row/cursor (not thread-safe, like the row it reads).
 /// </summary>
-internal sealed class RowScorer
+internal sealed class RowScorer : IScoredOutputs
 {
     private readonly QuantizedModel _model;
     private readonly DataViewRow _input;
@@ -18,13 +18,15 @@ internal sealed class RowScorer
     private readonly ValueGetter<VBuffer<float>> _features;
     private readonly float[] _dense;
     private readonly float[] _outputs;
+    private readonly NonFiniteFeatures _nonFinite;
     private VBuffer<float> _buffer;
     private long _scoredPosition = -1;
     private bool _scored;
     private int _inUse;
 
-    public RowScorer(QuantizedModel model, DataViewRow input, DataViewSchema.Column feature)
+    public RowScorer(QuantizedModel model, DataViewRow input, DataViewSchema.Column feature, NonFiniteFeatures nonFinite)
     {
+        _nonFinite = nonFinite;
         _model = model;
         _input = input;
         _featureName = feature.Name;
@@ -72,8 +74,14 @@ internal sealed class RowScorer
         }
         int bad = NonFinite.IndexOf(values);
         if (bad >= 0)
-            throw FeatureColumn.NonFinite(_featureName, position, bad, values[bad]);
-        _model.Run(values, _outputs, 1); // size and values checked above
+        {
+            _nonFinite.Report(_featureName, position, bad, values[bad]);
+            Array.Fill(_outputs, float.NaN);
+        }
+        else
+        {
+            _model.Run(values, _outputs, 1); // size and values checked above
+        }
         _scoredPosition = position;
         _scored = true;
         return _outputs;

@@ -57,14 +57,20 @@ internal sealed class ScoredDataView : ITransformCanSaveOnnx
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var columns = columnsNeeded.ToArray();
-        return new ScoredCursor(_binding, _input.GetRowCursor(_binding.InputColumnsFor(columns), rand), columns);
+        return Cursor(_input.GetRowCursor(_binding.InputColumnsFor(columns), rand), columns, _binding.Threads);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
     {
         var columns = columnsNeeded.ToArray();
         // Each cursor gets its own scorer; the int8 model itself is thread-safe.
-        return _input.GetRowCursorSet(_binding.InputColumnsFor(columns), n, rand)
-            .Select(c => (DataViewRowCursor)new ScoredCursor(_binding, c, columns)).ToArray();
+        var inputs = _input.GetRowCursorSet(_binding.InputColumnsFor(columns), n, rand);
+        // The cursors run on their own threads already: they share the scoring threads.
+        int threads = Math.Max(1, _binding.Threads / Math.Max(1, inputs.Length));
+        return inputs.Select(c => Cursor(c, columns, threads)).ToArray();
     }
+
+    /// <summary>Scores in blocks when a score column is read; passes the input through when none is.</summary>
+    private DataViewRowCursor Cursor(DataViewRowCursor input, DataViewSchema.Column[] columns, int threads) =>
+        columns.Any(c => _binding.IsOutput(c.Index)) ? new BlockScoredCursor(_binding, input, columns, threads) : new ScoredCursor(_binding, input, columns);
 }

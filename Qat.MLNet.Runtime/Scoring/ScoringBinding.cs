@@ -14,8 +14,10 @@ internal sealed class ScoringBinding
     private readonly QuantizedModel _model;
     private readonly ScoringTask _task;
 
-    public ScoringBinding(DataViewSchema inputSchema, string featureColumnName, QuantizedModel model, ScoringTask task)
+    public ScoringBinding(DataViewSchema inputSchema, string featureColumnName, QuantizedModel model, ScoringTask task, NonFiniteFeatures nonFinite, int threads = 1)
     {
+        NonFinite = nonFinite;
+        Threads = threads;
         InputSchema = inputSchema;
         Feature = FeatureColumn.Find(inputSchema, featureColumnName, model.InputSize);
         _model = model;
@@ -25,6 +27,18 @@ internal sealed class ScoringBinding
         task.AddOutputColumns(builder);
         OutputSchema = builder.ToSchema();
     }
+
+    /// <summary>The non-finite feature policy; each cursor and engine takes its own copy (<see cref="NonFiniteFeatures.ForCursor"/>).</summary>
+    public NonFiniteFeatures NonFinite { get; }
+
+    /// <summary>Threads for all of a Transform's cursors together (each block is scored on its share).</summary>
+    public int Threads { get; }
+
+    /// <summary>The int8 model.</summary>
+    public QuantizedModel Model => _model;
+
+    /// <summary>The task that turns outputs into columns.</summary>
+    public ScoringTask Task => _task;
 
     public DataViewSchema InputSchema { get; }
 
@@ -74,5 +88,5 @@ internal sealed class ScoringBinding
 
     /// <summary>Getters of the added columns for rows of <paramref name="input"/>, or null when none is active.</summary>
     public Delegate[]? CreateGetters(DataViewRow input, IEnumerable<DataViewSchema.Column> activeOutputColumns) =>
-        activeOutputColumns.Any(c => IsOutput(c.Index)) ? _task.CreateGetters(new RowScorer(_model, input, Feature)) : null;
+        activeOutputColumns.Any(c => IsOutput(c.Index)) ? _task.CreateGetters(new RowScorer(_model, input, Feature, NonFinite.ForCursor())) : null;
 }

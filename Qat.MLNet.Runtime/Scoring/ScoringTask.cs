@@ -21,7 +21,7 @@ internal abstract class ScoringTask
     public abstract void AddOutputColumns(DataViewSchema.Builder builder);
 
     /// <summary>Getters for the output columns, in the order <see cref="AddOutputColumns"/> added them.</summary>
-    public abstract Delegate[] CreateGetters(RowScorer scorer);
+    public abstract Delegate[] CreateGetters(IScoredOutputs scorer);
 
     /// <summary>Writes what the task needs to score again (e.g. class count and names).</summary>
     public abstract void Save(BinaryWriter writer);

@@ -237,7 +237,7 @@ public sealed class QatTrainerBadInputTests
     }
 
     [TestMethod]
-    public void Transform_WrongSizeOrNonFiniteFeatures_AreRefusedWithTheRow()
+    public void Transform_WrongSizeFeatures_AndNonFiniteOnesWhenAskedToThrow_AreRefusedWithTheRow()
     {
         var model = TrainedBinary();
         var wide = Ml.Data.LoadFromEnumerable(new[] { new WideRow { Features = new float[9] } });
@@ -246,11 +246,15 @@ public sealed class QatTrainerBadInputTests
         var noFeatures = Ml.Data.LoadFromEnumerable(new[] { new { Pixels = 1f } });
         Throws<ArgumentOutOfRangeException>(() => model.Transform(noFeatures), "Feature column 'Features' not found", "Pixels (Single)");
 
+        // The default scores such a row NaN (ScoringAtScaleTests); ThrowOnNonFiniteFeatures refuses it, naming it.
+        var strict = Ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options { Network = QatNetwork.Mlp(8), NumberOfFloatEpochs = 1, NumberOfEpochs = 1, ThrowOnNonFiniteFeatures = true })
+            .Fit(Ml.Data.LoadFromEnumerable(SyntheticData.Binary(100, seed: 1)));
+        Assert.IsTrue(strict.ThrowOnNonFiniteFeatures);
         var rows = SyntheticData.Binary(5, seed: 1);
         rows[2].Features[1] = float.NegativeInfinity;
-        var scored = model.Transform(Ml.Data.LoadFromEnumerable(rows));
+        var scored = strict.Transform(Ml.Data.LoadFromEnumerable(rows));
         Throws<InvalidOperationException>(() => scored.GetColumn<float>("Score").ToArray(), "Row 2", "slot 1", "-Infinity");
-        var engine = Ml.Model.CreatePredictionEngine<BinaryRow, BinaryPrediction>(model);
+        var engine = Ml.Model.CreatePredictionEngine<BinaryRow, BinaryPrediction>(strict);
         Throws<InvalidOperationException>(() => engine.Predict(rows[2]), "slot 1");
     }
 

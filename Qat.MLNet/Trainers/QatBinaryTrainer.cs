@@ -44,6 +44,6 @@ public sealed class QatBinaryTrainer : QatTrainerBase<QatBinaryTransformer>
 
     private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => BinaryScoringTask.OutputShape(label);
 
-    private protected override QatBinaryTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report) =>
-        new(model, featureColumnName, (BinaryScoringTask)task.Scoring, report);
+    private protected override QatBinaryTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report, ScoringSettings settings) =>
+        new(model, featureColumnName, (BinaryScoringTask)task.Scoring, report, settings);
 }

@@ -38,6 +38,6 @@ public sealed class QatMulticlassTrainer : QatTrainerBase<QatMulticlassTransform
 
     private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => MulticlassScoringTask.OutputShape(label);
 
-    private protected override QatMulticlassTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report) =>
-        new(model, featureColumnName, (MulticlassScoringTask)task.Scoring, report);
+    private protected override QatMulticlassTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report, ScoringSettings settings) =>
+        new(model, featureColumnName, (MulticlassScoringTask)task.Scoring, report, settings);
 }

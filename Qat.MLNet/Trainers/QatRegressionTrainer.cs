@@ -36,6 +36,6 @@ public sealed class QatRegressionTrainer : QatTrainerBase<QatRegressionTransform
 
     private protected override IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label) => RegressionScoringTask.OutputShape(label);
 
-    private protected override QatRegressionTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report) =>
-        new(model, featureColumnName, (RegressionScoringTask)task.Scoring, report);
+    private protected override QatRegressionTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report, ScoringSettings settings) =>
+        new(model, featureColumnName, (RegressionScoringTask)task.Scoring, report, settings);
 }

@@ -60,7 +60,7 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
                 FormattableString.Invariant($"features {(data.Standardization is null ? "as given" : "standardized")}, network {_options.Network}, batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, weight decay {_options.WeightDecay}, seed {seed}."));
             var session = new QatTrainingSession(Host, channel, _options, data.Task, data, seed);
             var (model, report) = session.Run();
-            return CreateTransformer(model, _options.FeatureColumnName, data.Task, report);
+            return CreateTransformer(model, _options.FeatureColumnName, data.Task, report, new ScoringSettings(Host, _options.ThrowOnNonFiniteFeatures, _options.NumberOfScoringThreads));
         }
         finally
         {
@@ -92,5 +92,5 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
     /// <summary>Checks the label's shape and returns the output columns.</summary>
     private protected abstract IEnumerable<SchemaShape.Column> OutputShape(SchemaShape.Column label);
 
-    private protected abstract TTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report);
+    private protected abstract TTransformer CreateTransformer(QuantizedModel model, string featureColumnName, TrainingTask task, QatTrainingReport report, ScoringSettings settings);
 }

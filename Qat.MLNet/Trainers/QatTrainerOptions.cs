@@ -124,6 +124,19 @@ public abstract class QatTrainerOptions
     /// <summary>TorchSharp threads during training; null leaves TorchSharp's setting. Restored after training.</summary>
     public int? NumberOfThreads { get; set; }
 
+    /// <summary>
+    /// At scoring time, whether a row whose features hold NaN or infinity throws (naming the row and the slot) instead of
+    /// getting NaN scores and a missing PredictedLabel with a warning in MLContext.Log, ML.NET's own behaviour. Default
+    /// false. Saved with the model (<c>QatTransformerBase.ThrowOnNonFiniteFeatures</c>). Training data must be finite either way.
+    /// </summary>
+    public bool ThrowOnNonFiniteFeatures { get; set; }
+
+    /// <summary>
+    /// Threads the returned transformer's <c>Transform</c> scores each block of rows on (shared among the cursors of a
+    /// cursor set); null, the default, for every core, as ML.NET's components take null. At least 1. Saved with the model.
+    /// </summary>
+    public int? NumberOfScoringThreads { get; set; }
+
     /// <summary>Whether to shuffle rows every epoch (the data's own shuffling plus a pool of <see cref="QatDefaults.ShufflePoolSize"/> rows). Default true.</summary>
     public bool Shuffle { get; set; } = true;
 
@@ -157,6 +170,7 @@ public abstract class QatTrainerOptions
         Guard.InRange(MaximumEpochsPerPhase >= 1, nameof(MaximumEpochsPerPhase), MaximumEpochsPerPhase, "must be positive.");
         Guard.InRange(MaximumTrainingTimeInSeconds > 0 && double.IsFinite(MaximumTrainingTimeInSeconds), nameof(MaximumTrainingTimeInSeconds), MaximumTrainingTimeInSeconds, "must be a positive finite number.");
         Guard.InRange(EarlyStoppingPatience is null or >= 1, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be positive, or null for no early stopping.");
+        Guard.InRange(NumberOfScoringThreads is null or >= 1, nameof(NumberOfScoringThreads), NumberOfScoringThreads, "must be at least 1, or null for every core.");
         Guard.InRange(ValidationFraction >= 0 && ValidationFraction <= 0.5, nameof(ValidationFraction), ValidationFraction, "must be in [0, 0.5].");
         Guard.InRange(Enum.IsDefined(FeatureScaling), nameof(FeatureScaling), FeatureScaling, "is not a known feature scaling.");
         Guard.InRange(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be positive.");
