@@ -31,7 +31,7 @@ internal static class ScoringAtScale
             using var qat = BenchmarkModels.PrepareAndCalibrate(kind == "cnn" ? BenchmarkModels.Cnn() : BenchmarkModels.Mlp(), QuantBackend.Fbgemm,
                 rand(new long[] { 512 }.Concat(dims).ToArray()));
             var model = Modules.Quantizer.Convert(qat, BenchmarkModels.InputShape(kind));
-            long weights = model.Layers.OfType<QuantizedWeightedLayer>().Sum(l => (long)l.Weights.Length);
+            long weights = model.Layers.OfType<QuantizedWeightedLayer>().Sum(l => l.WeightCount);
             Console.WriteLine(FormattableString.Invariant(
                 $"{kind}: {weights} weights; parameters {model.ParameterBytes} bytes ({(double)model.ParameterBytes / weights:F2} per weight); resident {model.ResidentBytes} bytes ({(double)model.ResidentBytes / weights:F2} per weight)"));
 

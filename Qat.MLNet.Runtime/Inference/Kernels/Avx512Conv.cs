@@ -59,19 +59,19 @@ internal static unsafe class Avx512Conv
 
     /// <summary>
     /// The seven-bit variant (activations at most 127): receptive fields as byte quads (<c>cols[kQuad][p] = x[4k..4k+3][p]</c>),
-    /// weights as sbyte quads; <c>vpmaddubsw</c> gives two int16 pair sums per position (at most 2 x 127 x 128 = 32512, no
+    /// weights as sbyte quads (rows <paramref name="weightStride"/> ints apart: the GEMM's padded rows); <c>vpmaddubsw</c> gives two int16 pair sums per position (at most 2 x 127 x 128 = 32512, no
     /// saturation) and <c>vpmaddwd</c> with ones adds them into the position's int32 lane: 64 multiply-adds per two
     /// instructions instead of 32 per one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
-    public static void RunSevenBit(int* cols, int kQuads, int paddedPositions, int* weightQuads, int outputs, int* bias, float* multipliers,
+    public static void RunSevenBit(int* cols, int kQuads, int paddedPositions, int* weightQuads, int weightStride, int outputs, int* bias, float* multipliers,
         int zeroPoint, int low, int high, byte* output, int positions)
     {
         var ones = Vector512.Create((short)1);
         int o = 0;
         for (; o + 4 <= outputs; o += 4)
         {
-            int* w0 = weightQuads + (long)o * kQuads;
+            int* w0 = weightQuads + (long)o * weightStride;
             int p = 0;
             // Two position vectors per step share the four weight broadcasts.
             for (; p + 2 * Lanes <= paddedPositions; p += 2 * Lanes)
@@ -84,9 +84,9 @@ internal static unsafe class Avx512Conv
                     var x = Vector512.Load(row).AsByte();
                     var y = Vector512.Load(row + Lanes).AsByte();
                     var v0 = Vector512.Create(w0[k]).AsSByte();
-                    var v1 = Vector512.Create(w0[kQuads + k]).AsSByte();
-                    var v2 = Vector512.Create(w0[2 * kQuads + k]).AsSByte();
-                    var v3 = Vector512.Create(w0[3 * kQuads + k]).AsSByte();
+                    var v1 = Vector512.Create(w0[weightStride + k]).AsSByte();
+                    var v2 = Vector512.Create(w0[2 * weightStride + k]).AsSByte();
+                    var v3 = Vector512.Create(w0[3 * weightStride + k]).AsSByte();
                     a0 = Avx512F.Add(a0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v0), ones));
                     a1 = Avx512F.Add(a1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v1), ones));
                     a2 = Avx512F.Add(a2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, v2), ones));
@@ -112,9 +112,9 @@ internal static unsafe class Avx512Conv
                 {
                     var x = Vector512.Load(cols + (long)k * paddedPositions + p).AsByte();
                     a0 = Avx512F.Add(a0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[k]).AsSByte()), ones));
-                    a1 = Avx512F.Add(a1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[kQuads + k]).AsSByte()), ones));
-                    a2 = Avx512F.Add(a2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[2 * kQuads + k]).AsSByte()), ones));
-                    a3 = Avx512F.Add(a3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[3 * kQuads + k]).AsSByte()), ones));
+                    a1 = Avx512F.Add(a1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[weightStride + k]).AsSByte()), ones));
+                    a2 = Avx512F.Add(a2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[2 * weightStride + k]).AsSByte()), ones));
+                    a3 = Avx512F.Add(a3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(w0[3 * weightStride + k]).AsSByte()), ones));
                 }
                 Store(a0, o, p, bias, multipliers, zeroPoint, low, high, output, positions);
                 Store(a1, o + 1, p, bias, multipliers, zeroPoint, low, high, output, positions);
@@ -127,7 +127,7 @@ internal static unsafe class Avx512Conv
             for (int p = 0; p < paddedPositions; p += Lanes)
             {
                 var a = Vector512<int>.Zero;
-                int* w = weightQuads + (long)o * kQuads;
+                int* w = weightQuads + (long)o * weightStride;
                 for (int k = 0; k < kQuads; k++)
                     a = Avx512F.Add(a, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Load(cols + (long)k * paddedPositions + p).AsByte(), Vector512.Create(w[k]).AsSByte()), ones));
                 Store(a, o, p, bias, multipliers, zeroPoint, low, high, output, positions);

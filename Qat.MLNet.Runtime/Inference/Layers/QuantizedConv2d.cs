@@ -130,7 +130,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         fixed (byte* cols = scratch)
         fixed (byte* rows = scratch.Slice(KPairs * 4 * PaddedPositions))
         fixed (int* weightPairs = WeightPairs)
-        fixed (int* weightQuads = WeightQuads)
+        fixed (sbyte* paddedRows = PaddedWeights)
         fixed (int* bias = CorrectedBias)
         fixed (float* multipliers = Requantizer.Multipliers)
         fixed (byte* output0 = output)
@@ -146,7 +146,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                     {
                         Im2ColRows(sample, g, rows, KQuads * 4);
                         InterleaveQuads(rows, cols);
-                        Avx512Conv.RunSevenBit((int*)cols, KQuads, PaddedPositions, weightQuads + (long)first * KQuads, outPerGroup, bias + first,
+                        Avx512Conv.RunSevenBit((int*)cols, KQuads, PaddedPositions, (int*)paddedRows + (long)first * QuadStride, QuadStride, outPerGroup, bias + first,
                             multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
                     }
                     else

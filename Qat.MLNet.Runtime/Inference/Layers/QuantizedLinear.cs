@@ -78,7 +78,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
             fixed (int* c = cols)
             fixed (byte* x = input)
             fixed (int* pairs = WeightPairs)
-            fixed (int* quads = WeightQuads)
+            fixed (sbyte* paddedRows = PaddedWeights)
             fixed (int* bias = CorrectedBias)
             fixed (float* m = Requantizer.Multipliers)
             fixed (byte* tmp = channelMajor)
@@ -99,7 +99,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
                     }
                 }
                 if (sevenBit)
-                    Avx512Conv.RunSevenBit(c, groups, padded, quads, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
+                    Avx512Conv.RunSevenBit(c, groups, padded, (int*)paddedRows, QuadStride, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
                 else
                     Avx512Conv.Run(c, groups, padded, pairs, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
                 for (int o = 0; o < OutFeatures; o++)

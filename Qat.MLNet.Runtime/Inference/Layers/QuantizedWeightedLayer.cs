@@ -5,8 +5,10 @@ namespace Qat.MLNet.Inference;
 /// <summary>
 /// What the int8 Linear and Conv2d layers share: int8 weights (zero point 0) with per-channel or per-tensor scales, an
 /// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels of its dispatch need,
-/// packed once when the layer is built and only for that dispatch (rows padded for the GEMM; int16 pairs or sbyte quads
-/// for the AVX-512 kernels vectorized over positions; the bias with the input zero point folded in).
+/// packed once when the layer is built and only for that dispatch: rows padded for the GEMM, which the AVX-512 kernels
+/// for 7-bit activations also read as sbyte quads; int16 pairs for the AVX-512 kernels with 8-bit activations; the bias
+/// with the input zero point folded in. The plain weights are not kept: <see cref="Weights"/> rebuilds them from the
+/// packed form, so a loaded fbgemm model holds about one byte per weight.
 /// </summary>
 public abstract class QuantizedWeightedLayer : QuantizedLayer
 {
@@ -21,8 +23,8 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
         if (weights.Length != (long)outChannels * reduction || bias.Length != outChannels || (weightScales.Length != 1 && weightScales.Length != outChannels))
             throw new ArgumentException(
                 $"{name}: {weights.Length} weights, {weightScales.Length} scales and {bias.Length} biases do not fit {outChannels} output channels of {reduction} inputs.");
-        Weights = weights;
         WeightScales = weightScales;
+        _outChannels = outChannels;
         Bias = bias;
         Input = input;
         Output = output;
@@ -32,20 +34,53 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
         CorrectedBias = WeightPacking.CorrectBias(weights, bias, outChannels, reduction, input.ZeroPoint);
         Requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
         bool positionKernels = Kernels.VectorizesOverPositions;
-        PaddedWeights = !positionKernels || gemmRowsOnEveryPath ? WeightPacking.PadRows(weights, outChannels, reduction) : [];
+        // Padded rows serve the GEMM and, read as quads with a row stride of Kp / 4, the 7-bit position kernels.
+        PaddedWeights = !positionKernels || gemmRowsOnEveryPath || SevenBitInput ? WeightPacking.PadRows(weights, outChannels, reduction) : [];
         WeightPairs = positionKernels && !SevenBitInput ? WeightPacking.Int16Pairs(weights, outChannels, reduction) : [];
-        WeightQuads = positionKernels && SevenBitInput ? WeightPacking.SByteQuads(weights, outChannels, reduction) : [];
     }
+
+    private readonly int _outChannels;
 
     /// <summary>The kernel dispatch the layer was packed for.</summary>
     internal Int8Kernels Kernels { get; }
 
     /// <summary>Bytes the layer holds in memory: the weights and every packed form (what a loaded model costs resident).</summary>
     internal long ResidentBytes =>
-        Weights.Length + PaddedWeights.Length + 4L * (WeightPairs.Length + WeightQuads.Length + Bias.Length + CorrectedBias.Length + WeightScales.Length + Requantizer.Multipliers.Length);
+        PaddedWeights.Length + 4L * (WeightPairs.Length + Bias.Length + CorrectedBias.Length + WeightScales.Length + Requantizer.Multipliers.Length);
 
-    /// <summary>The int8 weights, one row of <c>reduction</c> values per output channel (zero point 0).</summary>
-    public sbyte[] Weights { get; }
+    /// <summary>Number of int8 weights (output channels x reduction).</summary>
+    public long WeightCount => (long)_outChannels * Reduction;
+
+    /// <summary>
+    /// The int8 weights, one row of <c>reduction</c> values per output channel (zero point 0): a new array rebuilt from the
+    /// packed form on every call (the layer keeps only what its kernels read).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1819:Properties should not return arrays", Justification = "A copy by design: the layer keeps only its packed form.")]
+    public sbyte[] Weights
+    {
+        get
+        {
+            var weights = new sbyte[WeightCount];
+            int k = Reduction;
+            if (PaddedWeights.Length > 0)
+            {
+                int kp = Int8Gemm.PaddedLength(k);
+                for (int o = 0; o < _outChannels; o++)
+                    Array.Copy(PaddedWeights, (long)o * kp, weights, (long)o * k, k);
+                return weights;
+            }
+            int pairs = (k + 1) / 2;
+            for (int o = 0; o < _outChannels; o++)
+            {
+                for (int i = 0; i < k; i++)
+                {
+                    int pair = WeightPairs[o * pairs + i / 2];
+                    weights[(long)o * k + i] = (sbyte)(short)(i % 2 == 0 ? pair : pair >> 16);
+                }
+            }
+            return weights;
+        }
+    }
 
     /// <summary>One weight scale per output channel, or one for the tensor.</summary>
     public float[] WeightScales { get; }
@@ -63,7 +98,7 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
     public bool FusedReLU { get; }
 
     /// <inheritdoc />
-    public override long ParameterBytes => Weights.Length + 4L * (Bias.Length + WeightScales.Length);
+    public override long ParameterBytes => WeightCount + 4L * (Bias.Length + WeightScales.Length);
 
     /// <summary>Inputs summed per output value (in_features, or in_channels / groups x kh x kw).</summary>
     private protected int Reduction { get; }
@@ -80,8 +115,8 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
     /// <summary>Weight rows as int16 pairs (the AVX-512 kernels for 8-bit activations; empty otherwise).</summary>
     private protected int[] WeightPairs { get; }
 
-    /// <summary>Weight rows as sbyte quads (the AVX-512 kernels for 7-bit activations; empty otherwise).</summary>
-    private protected int[] WeightQuads { get; }
+    /// <summary>Ints per weight row when <see cref="PaddedWeights"/> is read as sbyte quads (the 7-bit position kernels).</summary>
+    private protected int QuadStride => Int8Gemm.PaddedLength(Reduction) / 4;
 
     /// <summary>Whether every input level is at most 127 (fbgemm's reduce_range), which lets the kernels use vpmaddubsw.</summary>
     private protected bool SevenBitInput => Input.QuantMax <= 127;

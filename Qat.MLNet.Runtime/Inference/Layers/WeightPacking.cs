@@ -49,26 +49,4 @@ internal static class WeightPacking
         }
         return packed;
     }
-
-    /// <summary>Each weight row as sbyte quads packed in int32 (<c>byte j = w[4k + j]</c>), a short tail padded with 0.</summary>
-    public static int[] SByteQuads(sbyte[] weights, int rows, int k)
-    {
-        int quads = (k + 3) / 4;
-        var packed = new int[rows * quads];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int q = 0; q < quads; q++)
-            {
-                int value = 0;
-                for (int j = 0; j < 4; j++)
-                {
-                    int i = 4 * q + j;
-                    byte b = i < k ? (byte)weights[r * k + i] : (byte)0;
-                    value |= b << (8 * j);
-                }
-                packed[r * quads + q] = value;
-            }
-        }
-        return packed;
-    }
 }
