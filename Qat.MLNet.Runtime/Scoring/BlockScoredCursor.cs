@@ -105,13 +105,11 @@ internal sealed class BlockScoredCursor : DataViewRowCursor, IScoredOutputs
         }
         if (_count == 0)
             return false;
-        var inputs = _inputs.AsSpan(0, _count * _inputSize);
-        var outputs = _outputs.AsSpan(0, _count * _outputSize);
-        _binding.Model.RunParallel(inputs, outputs, _count, _threads); // every row's size and values checked in ReadFeatures
+        _binding.BlockScorer.Score(_inputs, _outputs, _count, _threads); // every row's size and values checked in ReadFeatures
         for (int r = 0; r < _count; r++)
         {
             if (_bad[r])
-                outputs.Slice(r * _outputSize, _outputSize).Fill(float.NaN);
+                _outputs.AsSpan(r * _outputSize, _outputSize).Fill(float.NaN);
         }
         return true;
     }

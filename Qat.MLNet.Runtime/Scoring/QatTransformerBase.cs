@@ -81,10 +81,13 @@ public abstract class QatTransformerBase : ITransformer
         return new ScoredDataView(input, Bind(input.Schema), this);
     }
 
-    private ScoringBinding Bind(DataViewSchema inputSchema)
+    private ScoringBinding Bind(DataViewSchema inputSchema) => Bind(inputSchema, null);
+
+    /// <summary>The binding to <paramref name="inputSchema"/>, Transform's blocks scored by <paramref name="blockScorer"/> (null: the int8 engine).</summary>
+    internal ScoringBinding Bind(DataViewSchema inputSchema, IBlockScorer? blockScorer)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new ScoringBinding(inputSchema, FeatureColumnName, Model, Task, Settings.NonFiniteFeatures(), Settings.Threads);
+        return new ScoringBinding(inputSchema, FeatureColumnName, Model, Task, Settings.NonFiniteFeatures(), Settings.Threads, blockScorer);
     }
 
     // Model file layout (inside the ML.NET zip, in this transformer's directory):

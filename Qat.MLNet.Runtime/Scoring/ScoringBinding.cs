@@ -14,10 +14,12 @@ internal sealed class ScoringBinding
     private readonly QuantizedModel _model;
     private readonly ScoringTask _task;
 
-    public ScoringBinding(DataViewSchema inputSchema, string featureColumnName, QuantizedModel model, ScoringTask task, NonFiniteFeatures nonFinite, int threads = 1)
+    public ScoringBinding(DataViewSchema inputSchema, string featureColumnName, QuantizedModel model, ScoringTask task, NonFiniteFeatures nonFinite, int threads = 1,
+        IBlockScorer? blockScorer = null)
     {
         NonFinite = nonFinite;
         Threads = threads;
+        BlockScorer = blockScorer ?? new EngineBlockScorer(model);
         InputSchema = inputSchema;
         Feature = FeatureColumn.Find(inputSchema, featureColumnName, model.InputSize);
         _model = model;
@@ -33,6 +35,9 @@ internal sealed class ScoringBinding
 
     /// <summary>Threads for all of a Transform's cursors together (each block is scored on its share).</summary>
     public int Threads { get; }
+
+    /// <summary>What scores Transform's blocks of rows (the int8 engine unless another was plugged in).</summary>
+    public IBlockScorer BlockScorer { get; }
 
     /// <summary>The int8 model.</summary>
     public QuantizedModel Model => _model;

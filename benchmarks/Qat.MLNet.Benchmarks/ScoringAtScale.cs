@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Inference;
+using Qat.MLNet.OnnxRuntime;
 using Qat.MLNet.Quantization;
 using Qat.MLNet.Scoring;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace Qat.MLNet.Benchmarks;
 /// <summary>
 /// The <c>scoring</c> command: the MLP and CNN of torch_qat_fmnist.py over 20,000 rows, side by side in one process:
 /// the engine in batches of 256 on 1 and 2 threads; ML.NET <c>Transform</c> (block cursor) reading Score on 1 and 2
-/// threads; one row per call through a PredictionEngine (the former Transform path's cost); and the model's resident
+/// threads; the same Transform with ONNX Runtime scoring its blocks (Qat.MLNet.OnnxRuntime); one row per call through a PredictionEngine (the former Transform path's cost); and the model's resident
 /// bytes per weight. Median of 5 rounds. Usage: <c>dotnet run -c Release -- scoring [--model mlp|cnn]</c>.
 /// </summary>
 internal static class ScoringAtScale
@@ -58,7 +59,12 @@ internal static class ScoringAtScale
                 var transformer = Transformer(ml, model, threads);
                 return Median(() => ReadScores(transformer.Transform(cached)));
             }
-            double engine1 = Engine(1), engine2 = Engine(2), transform1 = Transform(1), transform2 = Transform(2);
+            double OrtTransform(int threads)
+            {
+                using var transformer = Transformer(ml, model, threads).WithOnnxRuntime(threads);
+                return Median(() => ReadScores(transformer.Transform(cached)));
+            }
+            double engine1 = Engine(1), engine2 = Engine(2), transform1 = Transform(1), transform2 = Transform(2), ort1 = OrtTransform(1), ort2 = OrtTransform(2);
             var engineApi = ml.Model.CreatePredictionEngine<ImageRow, Prediction>(Transformer(ml, model, 1));
             var rows = Enumerable.Range(0, 2000).Select(r => new ImageRow { Features = features.AsSpan(r * 784, 784).ToArray() }).ToArray();
             double perRow = Median(() =>
@@ -70,6 +76,8 @@ internal static class ScoringAtScale
             Console.WriteLine(FormattableString.Invariant($"| {kind} | engine b256, 2 threads | {engine2:F1} ms | throughput {engine1 / engine2:F2}x |"));
             Console.WriteLine(FormattableString.Invariant($"| {kind} | Transform (blocks of {BlockScoredCursor.BlockRows}), 1 thread | {transform1:F1} ms | {transform1 / engine1:F2}x engine |"));
             Console.WriteLine(FormattableString.Invariant($"| {kind} | Transform, 2 threads | {transform2:F1} ms | {transform2 / engine2:F2}x engine on 2 threads |"));
+            Console.WriteLine(FormattableString.Invariant($"| {kind} | Transform through ONNX Runtime (WithOnnxRuntime), 1 thread | {ort1:F1} ms | {ort1 / engine1:F2}x engine |"));
+            Console.WriteLine(FormattableString.Invariant($"| {kind} | Transform through ONNX Runtime, 2 threads | {ort2:F1} ms | {ort2 / engine2:F2}x engine on 2 threads |"));
             Console.WriteLine(FormattableString.Invariant($"| {kind} | one row per call (PredictionEngine), 1 thread | {perRow:F1} ms | {perRow / engine1:F2}x engine |"));
         }
     }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Packs Qat.MLNet.Runtime, Qat.MLNet, Qat.MLNet.Cpu and Qat.MLNet.Onnx into a local folder feed and uses them from outside the
+# Packs Qat.MLNet.Runtime, Qat.MLNet, Qat.MLNet.Cpu, Qat.MLNet.Onnx and Qat.MLNet.OnnxRuntime into a local folder feed and uses them from outside the
 # repository, every way a user consumes the library:
 #   train        PackageReference to Qat.MLNet.Cpu; build, run (trains, saves a model and its scores)
 #   publish-fd   the same app, `dotnet publish` framework-dependent, run from the publish folder
 #   publish-sc   the same app, `dotnet publish -r linux-x64 --self-contained`, run from the publish folder
 #   serve        PackageReference to Qat.MLNet.Runtime alone; publish; no TorchSharp/libtorch file, under 60 MB;
 #                scores the trainer's model exactly as the trainer did
-#   onnx         Qat.MLNet.Runtime + Qat.MLNet.Onnx + ML.NET's ONNX packages: ConvertToOnnx and the standalone export of
-#                the trained model, both run through ApplyOnnxModel (ONNX Runtime), predicting as the int8 engine does
+#   onnx         Qat.MLNet.Runtime + Qat.MLNet.Onnx + Qat.MLNet.OnnxRuntime + ML.NET's ONNX packages: ConvertToOnnx and the
+#                standalone export of the trained model through ApplyOnnxModel, and Transform with ONNX Runtime scoring
+#                its blocks, all predicting as the int8 engine does
 #   user-tests   a user's MSTest project on the Qat.MLNet.Cpu package, `dotnet test`
 #   projectref   ProjectReference to the repository's Qat.MLNet.Cpu.csproj (unpatched output: the run-time loader
 #                makes a private patched copy); two processes start at once on an empty native cache
@@ -38,7 +39,7 @@ check() { # check NAME COMMAND...: runs the command, its output to the log, and 
 }
 
 pack() {
-  for project in Qat.MLNet.Runtime Qat.MLNet Qat.MLNet.Cpu Qat.MLNet.Onnx; do
+  for project in Qat.MLNet.Runtime Qat.MLNet Qat.MLNet.Cpu Qat.MLNet.Onnx Qat.MLNet.OnnxRuntime; do
     dotnet pack "$repo/$project/$project.csproj" -c Release -o "$feed" -p:Version="$version" || return 1
   done
 }

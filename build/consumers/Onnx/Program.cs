@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Consumers;
 using Qat.MLNet.Onnx;
+using Qat.MLNet.OnnxRuntime;
 using Qat.MLNet.Scoring;
 
 if (args.Length != 2)
@@ -29,11 +30,16 @@ qat.ExportToOnnx(standalone, new QatOnnxExportOptions { OpsetVersion = 17, Form 
 var keyed = model is TransformerChain<ITransformer> c ? c.Take(c.Count() - 1).Aggregate(test, (d, t) => t.Transform(d)) : test;
 var viaStandalone = ml.Transforms.ApplyOnnxModel(standalone).Fit(keyed).Transform(keyed).GetColumn<uint[]>("PredictedLabel").Select(v => v[0]).ToArray();
 
-int differ1 = expected.Zip(viaMlNet).Count(p => p.First != p.Second), differ2 = expected.Zip(viaStandalone).Count(p => p.First != p.Second);
-if (differ1 != 0 || differ2 != 0)
+// 3. ONNX Runtime as Transform's block engine (Qat.MLNet.OnnxRuntime).
+using var ort = qat.WithOnnxRuntime(numberOfThreads: 1);
+var viaOrt = ort.Transform(keyed).GetColumn<uint>("PredictedLabel").ToArray();
+
+int differ1 = expected.Zip(viaMlNet).Count(p => p.First != p.Second), differ2 = expected.Zip(viaStandalone).Count(p => p.First != p.Second),
+    differ3 = expected.Zip(viaOrt).Count(p => p.First != p.Second);
+if (differ1 != 0 || differ2 != 0 || differ3 != 0)
 {
-    Console.Error.WriteLine($"ONNX predictions differ from the int8 engine's: {differ1} (ConvertToOnnx), {differ2} (standalone) of {expected.Length} rows");
+    Console.Error.WriteLine($"ONNX predictions differ from the int8 engine's: {differ1} (ConvertToOnnx), {differ2} (standalone), {differ3} (WithOnnxRuntime) of {expected.Length} rows");
     return 1;
 }
-Console.WriteLine($"exported: ConvertToOnnx ({new FileInfo(converted).Length} bytes) and standalone ({new FileInfo(standalone).Length} bytes) predict all {expected.Length} rows as the int8 engine does");
+Console.WriteLine($"exported: ConvertToOnnx ({new FileInfo(converted).Length} bytes), standalone ({new FileInfo(standalone).Length} bytes) and WithOnnxRuntime predict all {expected.Length} rows as the int8 engine does");
 return 0;
