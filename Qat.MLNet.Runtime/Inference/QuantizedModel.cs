@@ -312,9 +312,20 @@ public sealed class QuantizedModel
     /// </summary>
     private void CompileKernels()
     {
+        // Bounded, so that a large (or hostile but valid) model does not allocate at load what only a request would.
         foreach (int batch in new[] { 1, QuantizedLinear.BatchedThreshold })
+        {
+            if (BytesPerSample * batch > CompileKernelsBudgetBytes)
+                break;
             Predict(new float[batch * InputSize], new float[batch * OutputSize], batch);
+        }
     }
+
+    /// <summary>Memory one sample of a Predict call takes: two activation buffers, scratch, the float input and output.</summary>
+    internal long BytesPerSample => 2L * _maxActivation + _maxScratch + 4L * (InputSize + OutputSize);
+
+    /// <summary>The most memory the load-time kernel compilation may use: 64 MiB (larger models compile at their first call).</summary>
+    internal const long CompileKernelsBudgetBytes = 64L << 20;
 
     /// <summary>Runs a batch and returns the outputs.</summary>
     /// <exception cref="ArgumentException">The batch size is not positive, does not fit the input, or an input value is NaN or infinite.</exception>
