@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Testing;
 using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Tests.MLNet;
@@ -49,6 +50,9 @@ public sealed class QatBinaryTrainerTests
         }
         Assert.AreEqual(BooleanDataViewType.Instance, scored.Schema["PredictedLabel"].Type);
     }
+
+    [TestMethod]
+    public void SaveAndLoad_InAFreshContext_ScoresIdentically() => Assert.That.ScoresEqualAfterReload(_model, _data);
 
     [TestMethod]
     public void PredictionEngineAndSaveLoad_GiveTheSamePredictions()

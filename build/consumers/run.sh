@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs Qat.MLNet.Runtime, Qat.MLNet, Qat.MLNet.Cpu, Qat.MLNet.Onnx and Qat.MLNet.OnnxRuntime into a local folder feed and uses them from outside the
+# Packs Qat.MLNet.Runtime, Qat.MLNet, Qat.MLNet.Cpu, Qat.MLNet.Onnx, Qat.MLNet.OnnxRuntime and Qat.MLNet.Testing into a local folder feed and uses them from outside the
 # repository, every way a user consumes the library:
 #   train        PackageReference to Qat.MLNet.Cpu; build, run (trains, saves a model and its scores)
 #   publish-fd   the same app, `dotnet publish` framework-dependent, run from the publish folder
@@ -9,7 +9,8 @@
 #   onnx         Qat.MLNet.Runtime + Qat.MLNet.Onnx + Qat.MLNet.OnnxRuntime + ML.NET's ONNX packages: ConvertToOnnx and the
 #                standalone export of the trained model through ApplyOnnxModel, and Transform with ONNX Runtime scoring
 #                its blocks, all predicting as the int8 engine does
-#   user-tests   a user's MSTest project on the Qat.MLNet.Cpu package, `dotnet test`
+#   user-tests   examples/Qat.MLNet.UserTests: a user's MSTest project on the Qat.MLNet.Cpu and Qat.MLNet.Testing
+#                packages (trains a tiny model, asserts with the helpers), `dotnet test`
 #   projectref   ProjectReference to the repository's Qat.MLNet.Cpu.csproj (unpatched output: the run-time loader
 #                makes a private patched copy); two processes start at once on an empty native cache
 # Prints one line per check and, last, "consumer totals: passed N, failed N". Exits non-zero when a check failed.
@@ -39,12 +40,13 @@ check() { # check NAME COMMAND...: runs the command, its output to the log, and 
 }
 
 pack() {
-  for project in Qat.MLNet.Runtime Qat.MLNet Qat.MLNet.Cpu Qat.MLNet.Onnx Qat.MLNet.OnnxRuntime; do
+  for project in Qat.MLNet.Runtime Qat.MLNet Qat.MLNet.Cpu Qat.MLNet.Onnx Qat.MLNet.OnnxRuntime Qat.MLNet.Testing; do
     dotnet pack "$repo/$project/$project.csproj" -c Release -o "$feed" -p:Version="$version" || return 1
   done
 }
 
 cp -r "$repo/build/consumers" "$work/src"
+cp -r "$repo/examples/Qat.MLNet.UserTests" "$work/src/UserTests"
 cat >"$work/src/NuGet.config" <<CONFIG
 <?xml version="1.0" encoding="utf-8"?>
 <!-- The local feed of this run; the machine's own configuration supplies the registry. -->
