@@ -24,7 +24,7 @@ public sealed class QatModelTests
         var train = _ml.Data.LoadFromEnumerable(Blobs(600, seed: 1));
         _test = _ml.Data.LoadFromEnumerable(Blobs(150, seed: 2));
         _model = _ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(_ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { Network = QatNetwork.Mlp(16), NumberOfFloatEpochs = 3, NumberOfEpochs = 3 }))
+            .Append(_ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { Network = QatNetwork.Mlp(16), Seed = 1 }))
             .Fit(train);
     }
 
