@@ -18,4 +18,15 @@ public static class QatMLContextExtensions
         // Resolves to MLContext's own (internal) CancelExecution: the library compiles against publicized ML.NET.
         context.CancelExecution();
     }
+
+    /// <summary>
+    /// A new experiment over quantization-aware training settings (ML.NET AutoML's <c>mlContext.Auto().CreateExperiment()</c>,
+    /// for QAT), seeded 0 until <c>SetSeed</c>.
+    /// </summary>
+    /// <param name="context">The context that logs the experiment's progress.</param>
+    public static Experiments.QatExperiment CreateQatExperiment(this MLContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new Experiments.QatExperiment(context, seed: 0);
+    }
 }

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Qat.MLNet.Inference;
+using Microsoft.ML.Runtime;
+using Qat.MLNet.Scoring;
+
+namespace Qat.MLNet.Experiments;
+
+/// <summary>Runs trials in this process: trains on the experiment's data (a validation split or k folds) and measures the int8 model.</summary>
+internal sealed class LocalQatTrialRunner : IQatTrialRunner
+{
+    private readonly QatExperimentTask _task;
+    private readonly IReadOnlyList<(IDataView Train, IDataView Validation)> _splits;
+    private readonly MLContext _log;
+
+    public LocalQatTrialRunner(QatExperimentTask task, IReadOnlyList<(IDataView Train, IDataView Validation)> splits, MLContext log)
+    {
+        _task = task;
+        _splits = splits;
+        _log = log;
+    }
+
+    public Task<QatTrialResult> RunAsync(int id, QatTrialProposal proposal, int seed, CancellationToken cancellationToken) =>
+        Task.Run(() => Run(id, proposal, seed, cancellationToken), cancellationToken);
+
+    private QatTrialResult Run(int id, QatTrialProposal proposal, int seed, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        double metric = 0, drop = 0;
+        QatTransformerBase? model = null;
+        foreach (var (train, validation) in _splits)
+        {
+            var ml = new MLContext(seed);
+            ml.Log += (_, e) => ForwardLog(e);
+            using var registration = cancellationToken.Register(ml.CancelExecution);
+            cancellationToken.ThrowIfCancellationRequested();
+            model = (QatTransformerBase)_task.Trainer(ml, proposal.Settings, validation, seed).Fit(train);
+            metric += _task.Evaluate(ml, model.Transform(validation));
+            var report = model.TrainingReport;
+            drop += report?.Float.Accuracy is { } f && report.Int8.Accuracy is { } q ? f - q : double.NaN;
+        }
+        return new QatTrialResult
+        {
+            Id = id,
+            Settings = proposal.Settings,
+            Rung = proposal.Rung,
+            Status = QatTrialStatus.Completed,
+            Metric = metric / _splits.Count,
+            MetricDrop = drop / _splits.Count,
+            ModelBytes = model!.Model.ParameterBytes,
+            LatencyMicroseconds = MedianLatency(model.Model),
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    private void ForwardLog(Microsoft.ML.LoggingEventArgs e)
+    {
+        // The trial's own context: pass its warnings and errors on to the experiment's log.
+        if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Warning or Microsoft.ML.Runtime.ChannelMessageKind.Error)
+        {
+            using var channel = ((Microsoft.ML.Runtime.IHostEnvironment)_log).Start("Qat experiment");
+            channel.Warning(MessageSensitivity.None, e.RawMessage);
+        }
+    }
+
+    /// <summary>Median time of a batch-1 call of the int8 engine on this machine (15 rounds of 40 calls, after 200).</summary>
+    internal static double MedianLatency(QuantizedModel model)
+    {
+        var input = new float[model.InputSize];
+        var output = new float[model.OutputSize];
+        for (int i = 0; i < 200; i++)
+            model.Predict(input, output);
+        var rounds = new double[15];
+        for (int r = 0; r < rounds.Length; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < 40; i++)
+                model.Predict(input, output);
+            rounds[r] = clock.Elapsed.TotalMicroseconds / 40;
+        }
+        Array.Sort(rounds);
+        return rounds[rounds.Length / 2];
+    }
+}

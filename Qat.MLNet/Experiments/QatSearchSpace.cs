@@ -1,0 +1,79 @@
+using Qat.MLNet.Quantization;
+
+namespace Qat.MLNet.Experiments;
+
+/// <summary>
+/// What an experiment searches: the settings that matter for quantization-aware training. Every range is inclusive;
+/// narrow, widen or fix any of them (a range of one value, a list of one choice). Learning rate and weight decay are
+/// searched on a log scale.
+/// </summary>
+public sealed class QatSearchSpace
+{
+    /// <summary>Quantization backends (qconfigs) to try. Default: fbgemm and qnnpack.</summary>
+    public IReadOnlyList<QuantBackend> Backends { get; set; } = [QuantBackend.Fbgemm, QuantBackend.Qnnpack];
+
+    /// <summary>Adam learning rate, log-uniform. Default 3e-4 to 3e-2.</summary>
+    public (double Min, double Max) LearningRate { get; set; } = (3e-4, 3e-2);
+
+    /// <summary>Float epochs before PrepareQat. Default 5 to 60.</summary>
+    public (int Min, int Max) FloatEpochs { get; set; } = (5, 60);
+
+    /// <summary>Quantization-aware epochs. Default 2 to 20.</summary>
+    public (int Min, int Max) QatEpochs { get; set; } = (2, 20);
+
+    /// <summary>QAT epoch after which observers freeze. Default 1 to 5.</summary>
+    public (int Min, int Max) FreezeObserversAfterEpoch { get; set; } = (1, 5);
+
+    /// <summary>QAT epoch after which batch-norm statistics freeze. Default 1 to 5.</summary>
+    public (int Min, int Max) FreezeBatchNormAfterEpoch { get; set; } = (1, 5);
+
+    /// <summary>Mini-batch sizes. Default 16, 32, 64.</summary>
+    public IReadOnlyList<int> BatchSizes { get; set; } = [16, 32, 64];
+
+    /// <summary>Hidden layer sizes of the built-in MLP. Default [32], [64], [128, 64], [256, 128].</summary>
+    public IReadOnlyList<int[]> HiddenSizes { get; set; } = [[32], [64], [128, 64], [256, 128]];
+
+    /// <summary>Weight decay, log-uniform (0 is not on a log scale: fix it with a list-free range such as (1e-8, 1e-8)). Default 1e-5 to 1e-2.</summary>
+    public (double Min, double Max) WeightDecay { get; set; } = (1e-5, 1e-2);
+
+    /// <summary>Checks every range, naming the one that is wrong.</summary>
+    /// <exception cref="ArgumentException">An empty list, a reversed range, or a non-positive log-range bound.</exception>
+    public void Validate()
+    {
+        static void Check(bool ok, string name, string what)
+        {
+            if (!ok)
+                throw new ArgumentException($"Search space: {name} {what}.", name);
+        }
+        Check(Backends is { Count: > 0 }, nameof(Backends), "needs at least one backend");
+        Check(BatchSizes is { Count: > 0 } && BatchSizes.All(b => b > 0), nameof(BatchSizes), "needs at least one positive batch size");
+        Check(HiddenSizes is { Count: > 0 } && HiddenSizes.All(h => h is { Length: > 0 } && h.All(v => v > 0)), nameof(HiddenSizes), "needs at least one list of positive sizes");
+        Check(LearningRate.Min > 0 && LearningRate.Min <= LearningRate.Max, nameof(LearningRate), $"must be a positive range with Min <= Max, got ({LearningRate.Min}, {LearningRate.Max})");
+        Check(WeightDecay.Min > 0 && WeightDecay.Min <= WeightDecay.Max, nameof(WeightDecay), $"must be a positive range with Min <= Max (log scale), got ({WeightDecay.Min}, {WeightDecay.Max})");
+        Check(FloatEpochs.Min >= 0 && FloatEpochs.Min <= FloatEpochs.Max, nameof(FloatEpochs), $"must be a range of non-negative epochs, got ({FloatEpochs.Min}, {FloatEpochs.Max})");
+        Check(QatEpochs.Min >= 1 && QatEpochs.Min <= QatEpochs.Max, nameof(QatEpochs), $"must be a range of at least one epoch, got ({QatEpochs.Min}, {QatEpochs.Max})");
+        Check(FreezeObserversAfterEpoch.Min >= 0 && FreezeObserversAfterEpoch.Min <= FreezeObserversAfterEpoch.Max, nameof(FreezeObserversAfterEpoch), "must be a non-negative range");
+        Check(FreezeBatchNormAfterEpoch.Min >= 0 && FreezeBatchNormAfterEpoch.Min <= FreezeBatchNormAfterEpoch.Max, nameof(FreezeBatchNormAfterEpoch), "must be a non-negative range");
+    }
+
+    /// <summary>A short fingerprint of the space, so a checkpoint is resumed only by the experiment that wrote it.</summary>
+    internal string Signature() => FormattableString.Invariant(
+        $"{string.Join("/", Backends)};{LearningRate};{FloatEpochs};{QatEpochs};{FreezeObserversAfterEpoch};{FreezeBatchNormAfterEpoch};{string.Join("/", BatchSizes)};{string.Join("/", HiddenSizes.Select(h => string.Join("x", h)))};{WeightDecay}");
+
+    /// <summary>A random point: each setting drawn independently (log-uniform for the rates).</summary>
+    internal QatTrialSettings Sample(Random random) => new()
+    {
+        Backend = Backends[random.Next(Backends.Count)],
+        LearningRate = LogUniform(random, LearningRate),
+        FloatEpochs = random.Next(FloatEpochs.Min, FloatEpochs.Max + 1),
+        QatEpochs = random.Next(QatEpochs.Min, QatEpochs.Max + 1),
+        FreezeObserversAfterEpoch = random.Next(FreezeObserversAfterEpoch.Min, FreezeObserversAfterEpoch.Max + 1),
+        FreezeBatchNormAfterEpoch = random.Next(FreezeBatchNormAfterEpoch.Min, FreezeBatchNormAfterEpoch.Max + 1),
+        BatchSize = BatchSizes[random.Next(BatchSizes.Count)],
+        HiddenSizes = (int[])HiddenSizes[random.Next(HiddenSizes.Count)].Clone(),
+        WeightDecay = LogUniform(random, WeightDecay),
+    };
+
+    private static double LogUniform(Random random, (double Min, double Max) range) =>
+        Math.Exp(Math.Log(range.Min) + random.NextDouble() * (Math.Log(range.Max) - Math.Log(range.Min)));
+}

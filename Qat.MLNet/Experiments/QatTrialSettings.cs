@@ -1,0 +1,64 @@
+using System.Globalization;
+using Qat.MLNet.Quantization;
+using Qat.MLNet.Trainers;
+
+namespace Qat.MLNet.Experiments;
+
+/// <summary>One point of a <see cref="QatSearchSpace"/>: the settings a trial trains with, printable and reusable as trainer options.</summary>
+public sealed record QatTrialSettings
+{
+    /// <summary>Quantization backend.</summary>
+    public QuantBackend Backend { get; init; }
+
+    /// <summary>Learning rate.</summary>
+    public double LearningRate { get; init; }
+
+    /// <summary>Float epochs.</summary>
+    public int FloatEpochs { get; init; }
+
+    /// <summary>QAT epochs.</summary>
+    public int QatEpochs { get; init; }
+
+    /// <summary>QAT epoch after which observers freeze.</summary>
+    public int FreezeObserversAfterEpoch { get; init; }
+
+    /// <summary>QAT epoch after which batch-norm statistics freeze.</summary>
+    public int FreezeBatchNormAfterEpoch { get; init; }
+
+    /// <summary>Mini-batch size.</summary>
+    public int BatchSize { get; init; }
+
+    /// <summary>Hidden layer sizes of the MLP.</summary>
+    public int[] HiddenSizes { get; init; } = [];
+
+    /// <summary>Weight decay.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Copies these settings into <paramref name="options"/> (epochs fixed: early stopping still applies with a validation set).</summary>
+    public TOptions ApplyTo<TOptions>(TOptions options) where TOptions : QatTrainerOptions
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Backend = Backend;
+        options.LearningRate = LearningRate;
+        options.NumberOfFloatEpochs = FloatEpochs;
+        options.NumberOfEpochs = QatEpochs;
+        options.FreezeObserversAfterEpoch = FreezeObserversAfterEpoch;
+        options.FreezeBatchNormAfterEpoch = FreezeBatchNormAfterEpoch;
+        options.BatchSize = BatchSize;
+        options.Network = QatNetwork.Mlp(HiddenSizes);
+        options.WeightDecay = WeightDecay;
+        return options;
+    }
+
+    /// <summary>The settings as a C# object initializer of trainer options, to paste into code.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"new Options {{ Backend = QuantBackend.{Backend}, LearningRate = {LearningRate:G4}, NumberOfFloatEpochs = {FloatEpochs}, NumberOfEpochs = {QatEpochs}, " +
+        $"FreezeObserversAfterEpoch = {FreezeObserversAfterEpoch}, FreezeBatchNormAfterEpoch = {FreezeBatchNormAfterEpoch}, BatchSize = {BatchSize}, " +
+        $"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}");
+
+    /// <summary>Value equality including the hidden sizes' contents.</summary>
+    public bool Equals(QatTrialSettings? other) => other is not null && ToString() == other.ToString();
+
+    /// <summary>A hash of <see cref="ToString"/>.</summary>
+    public override int GetHashCode() => ToString().GetHashCode(StringComparison.Ordinal);
+}
