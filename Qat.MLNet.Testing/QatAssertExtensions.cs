@@ -192,6 +192,23 @@ public static class QatAssertExtensions
     }
 
     /// <summary>
+    /// torch.testing's <c>assert_close</c> for float spans: every <c>|actual - expected| &lt;= atol + rtol x |expected|</c>
+    /// (NaN matches NaN). The defaults are torch's for float32. (Arrays take the array overload; spans of a buffer this one.)
+    /// </summary>
+    /// <param name="assert">MSTest's <c>Assert.That</c>.</param>
+    /// <param name="expected">Expected values.</param>
+    /// <param name="actual">Actual values.</param>
+    /// <param name="rtol">Relative tolerance; default 1.3e-6.</param>
+    /// <param name="atol">Absolute tolerance; default 1e-5.</param>
+    /// <param name="message">Added to the failure message.</param>
+    /// <param name="expectedExpression">Filled by the compiler.</param>
+    /// <param name="actualExpression">Filled by the compiler.</param>
+    /// <exception cref="AssertFailedException">Lengths differ or an element is further away.</exception>
+    public static void AreClose(this Assert assert, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double rtol = 1.3e-6, double atol = 1e-5, string? message = null,
+        [CallerArgumentExpression(nameof(expected))] string expectedExpression = "", [CallerArgumentExpression(nameof(actual))] string actualExpression = "") =>
+        Close.Check(expected, actual, rtol, atol, message, "Assert.That.AreClose", expectedExpression, actualExpression);
+
+    /// <summary>
     /// torch.testing's <c>assert_close</c> for float arrays: every <c>|actual - expected| &lt;= atol + rtol x |expected|</c>
     /// (NaN matches NaN). The defaults are torch's for float32.
     /// </summary>

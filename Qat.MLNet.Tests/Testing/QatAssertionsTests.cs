@@ -151,9 +151,27 @@ public sealed class QatAssertionsTests
         var e = Fails(() => Assert.That.AreClose(expected, actual, rtol: 0.01, atol: 0.1),
             "Mismatched elements: 2 / 5 (40.0 %)", "Greatest absolute difference: 1 at index 3 (expected 4, actual 5; up to 0.1 allowed)",
             "Greatest relative difference: 0.25 at index 1 (expected 2, actual 2.5; up to 0.01 allowed)", "Assert.That.AreClose(expected, actual)");
+        ReadOnlySpan<float> head = expected.AsSpan(0, 4);
+        Assert.That.AreClose(head, new float[] { 1, 2, 3, 4 }.AsSpan());
         float[] short2 = [1f, 2f];
         Fails(() => Assert.AllClose(expected, short2), "differ in length", "Expected 5 elements, actual 2", "Assert.AllClose(expected, short2)");
         Assert.IsNotNull(e);
+    }
+
+    [TestMethod]
+    public void OnnxExportMatchesEngine_PassesOnTheModel_FailsWhenTheOutputsAreAskedForTooTightly()
+    {
+        Assert.That.OnnxExportMatchesEngine(_cnn.Int8, _inputs);
+        Assert.That.OnnxExportMatchesEngine(_cnn.Int8, _inputs, Qat.MLNet.Onnx.QatOnnxForm.Qdq, maxSteps: 2);
+        // Inputs on the input quantizer's ties: the engine multiplies by the reciprocal of the scale, QuantizeLinear of the
+        // QDQ form divides, so some land on the other level; zero steps allowed on that form shows the failure.
+        var model = _cnn.Int8;
+        var random = new Random(3);
+        var ties = Enumerable.Range(0, _inputs.Length).Select(_ => (random.Next(-60, 60) + 0.5f) * model.Input.Scale).ToArray();
+        var e = Assert.ThrowsExactly<AssertFailedException>(() => Assert.That.OnnxExportMatchesEngine(model, ties, Qat.MLNet.Onnx.QatOnnxForm.Qdq, maxSteps: 0));
+        StringAssert.StartsWith(e.Message, "Assertion failed. ONNX Runtime on the Qdq export does not give the int8 engine's outputs.");
+        StringAssert.Contains(e.Message, "Mismatched elements: ");
+        StringAssert.Contains(e.Message, "Assert.That.OnnxExportMatchesEngine(model)");
     }
 
     private static float[] Float(QuantizedModel int8, nn.Module<Tensor, Tensor> qat, float[] inputs)

@@ -2,6 +2,16 @@ using Qat.MLNet.Quantization;
 
 namespace Qat.MLNet.Experiments;
 
+/// <summary>The activation observer a trial's qconfig uses.</summary>
+public enum QatObserverKind
+{
+    /// <summary>MovingAverageMinMaxObserver (PyTorch's QAT default), with the trial's averaging constant.</summary>
+    MovingAverageMinMax,
+
+    /// <summary>MinMaxObserver: the running minimum and maximum.</summary>
+    MinMax,
+}
+
 /// <summary>
 /// What an experiment searches: the settings that matter for quantization-aware training. Every range is inclusive;
 /// narrow, widen or fix any of them (a range of one value, a list of one choice). Learning rate and weight decay are
@@ -11,6 +21,12 @@ public sealed class QatSearchSpace
 {
     /// <summary>Quantization backends (qconfigs) to try. Default: fbgemm and qnnpack.</summary>
     public IReadOnlyList<QuantBackend> Backends { get; set; } = [QuantBackend.Fbgemm, QuantBackend.Qnnpack];
+
+    /// <summary>Activation observers to try. Default: moving-average min/max (PyTorch's QAT default) and plain min/max.</summary>
+    public IReadOnlyList<QatObserverKind> Observers { get; set; } = [QatObserverKind.MovingAverageMinMax, QatObserverKind.MinMax];
+
+    /// <summary>The moving-average observer's averaging constant, log-uniform. Default 0.001 to 0.1 (PyTorch's default: 0.01).</summary>
+    public (double Min, double Max) AveragingConstant { get; set; } = (1e-3, 0.1);
 
     /// <summary>Adam learning rate, log-uniform. Default 3e-4 to 3e-2.</summary>
     public (double Min, double Max) LearningRate { get; set; } = (3e-4, 3e-2);
@@ -46,6 +62,9 @@ public sealed class QatSearchSpace
                 throw new ArgumentException($"Search space: {name} {what}.", name);
         }
         Check(Backends is { Count: > 0 }, nameof(Backends), "needs at least one backend");
+        Check(Observers is { Count: > 0 }, nameof(Observers), "needs at least one observer kind");
+        Check(AveragingConstant.Min > 0 && AveragingConstant.Min <= AveragingConstant.Max && AveragingConstant.Max <= 1, nameof(AveragingConstant),
+            $"must be a range in (0, 1] with Min <= Max, got ({AveragingConstant.Min}, {AveragingConstant.Max})");
         Check(BatchSizes is { Count: > 0 } && BatchSizes.All(b => b > 0), nameof(BatchSizes), "needs at least one positive batch size");
         Check(HiddenSizes is { Count: > 0 } && HiddenSizes.All(h => h is { Length: > 0 } && h.All(v => v > 0)), nameof(HiddenSizes), "needs at least one list of positive sizes");
         Check(LearningRate.Min > 0 && LearningRate.Min <= LearningRate.Max, nameof(LearningRate), $"must be a positive range with Min <= Max, got ({LearningRate.Min}, {LearningRate.Max})");
@@ -58,12 +77,14 @@ public sealed class QatSearchSpace
 
     /// <summary>A short fingerprint of the space, so a checkpoint is resumed only by the experiment that wrote it.</summary>
     internal string Signature() => FormattableString.Invariant(
-        $"{string.Join("/", Backends)};{LearningRate};{FloatEpochs};{QatEpochs};{FreezeObserversAfterEpoch};{FreezeBatchNormAfterEpoch};{string.Join("/", BatchSizes)};{string.Join("/", HiddenSizes.Select(h => string.Join("x", h)))};{WeightDecay}");
+        $"{string.Join("/", Backends)};{string.Join("/", Observers)};{AveragingConstant};{LearningRate};{FloatEpochs};{QatEpochs};{FreezeObserversAfterEpoch};{FreezeBatchNormAfterEpoch};{string.Join("/", BatchSizes)};{string.Join("/", HiddenSizes.Select(h => string.Join("x", h)))};{WeightDecay}");
 
     /// <summary>A random point: each setting drawn independently (log-uniform for the rates).</summary>
     internal QatTrialSettings Sample(Random random) => new()
     {
         Backend = Backends[random.Next(Backends.Count)],
+        Observer = Observers[random.Next(Observers.Count)],
+        AveragingConstant = LogUniform(random, AveragingConstant),
         LearningRate = LogUniform(random, LearningRate),
         FloatEpochs = random.Next(FloatEpochs.Min, FloatEpochs.Max + 1),
         QatEpochs = random.Next(QatEpochs.Min, QatEpochs.Max + 1),

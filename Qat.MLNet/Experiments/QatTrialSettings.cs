@@ -1,5 +1,6 @@
 using System.Globalization;
 using Qat.MLNet.Quantization;
+using Qat.MLNet.Quantization.Observers;
 using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Experiments;
@@ -9,6 +10,12 @@ public sealed record QatTrialSettings
 {
     /// <summary>Quantization backend.</summary>
     public QuantBackend Backend { get; init; }
+
+    /// <summary>Activation observer.</summary>
+    public QatObserverKind Observer { get; init; }
+
+    /// <summary>Averaging constant of the moving-average observer (unused by <see cref="QatObserverKind.MinMax"/>).</summary>
+    public double AveragingConstant { get; init; } = 0.01;
 
     /// <summary>Learning rate.</summary>
     public double LearningRate { get; init; }
@@ -39,6 +46,7 @@ public sealed record QatTrialSettings
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Backend = Backend;
+        options.QConfig = QConfig();
         options.LearningRate = LearningRate;
         options.NumberOfFloatEpochs = FloatEpochs;
         options.NumberOfEpochs = QatEpochs;
@@ -50,11 +58,23 @@ public sealed record QatTrialSettings
         return options;
     }
 
-    /// <summary>The settings as a C# object initializer of trainer options, to paste into code.</summary>
+    /// <summary>The backend's default QAT qconfig with this activation observer (weights as the backend has them).</summary>
+    public QConfig QConfig()
+    {
+        var defaults = Quantization.QConfig.GetDefaultQat(Backend);
+        bool reduceRange = Backend != QuantBackend.Qnnpack;
+        var observer = Observer == QatObserverKind.MinMax
+            ? MinMaxObserver.WithArgs()
+            : MovingAverageMinMaxObserver.WithArgs(averagingConstant: (float)AveragingConstant);
+        return new QConfig(FakeQuantize.WithArgs(observer, quantMin: 0, quantMax: 255, reduceRange: reduceRange), defaults.Weight);
+    }
+
+    /// <summary>The settings as a C# object initializer of trainer options, to paste into code, and the observer its QConfig uses.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"new Options {{ Backend = QuantBackend.{Backend}, LearningRate = {LearningRate:G4}, NumberOfFloatEpochs = {FloatEpochs}, NumberOfEpochs = {QatEpochs}, " +
         $"FreezeObserversAfterEpoch = {FreezeObserversAfterEpoch}, FreezeBatchNormAfterEpoch = {FreezeBatchNormAfterEpoch}, BatchSize = {BatchSize}, " +
-        $"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}");
+        $"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}" +
+        $" with activation observer {Observer}{(Observer == QatObserverKind.MovingAverageMinMax ? $" (averaging constant {AveragingConstant:G3})" : "")} (ApplyTo sets QConfig)");
 
     /// <summary>Value equality including the hidden sizes' contents.</summary>
     public bool Equals(QatTrialSettings? other) => other is not null && ToString() == other.ToString();

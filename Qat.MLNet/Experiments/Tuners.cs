@@ -22,6 +22,7 @@ internal sealed class GridTuner : IQatTuner
         static int[] Points((int Min, int Max) r) => r.Min == r.Max ? [r.Min] : [.. new[] { r.Min, (r.Min + r.Max) / 2, r.Max }.Distinct()];
         var grid =
             from backend in space.Backends
+            from observer in space.Observers
             from hidden in space.HiddenSizes
             from lr in LogPoints(space.LearningRate)
             from batch in space.BatchSizes
@@ -30,7 +31,7 @@ internal sealed class GridTuner : IQatTuner
             from wd in LogPoints(space.WeightDecay)
             select new QatTrialSettings
             {
-                Backend = backend, HiddenSizes = (int[])hidden.Clone(), LearningRate = lr, BatchSize = batch, FloatEpochs = floatEpochs, QatEpochs = qatEpochs,
+                Backend = backend, Observer = observer, AveragingConstant = Math.Sqrt(space.AveragingConstant.Min * space.AveragingConstant.Max), HiddenSizes = (int[])hidden.Clone(), LearningRate = lr, BatchSize = batch, FloatEpochs = floatEpochs, QatEpochs = qatEpochs,
                 WeightDecay = wd, FreezeObserversAfterEpoch = space.FreezeObserversAfterEpoch.Min, FreezeBatchNormAfterEpoch = space.FreezeBatchNormAfterEpoch.Min,
             };
         var next = grid.Skip(history.Count).FirstOrDefault();
@@ -120,7 +121,7 @@ internal sealed class SuccessiveHalvingTuner : IQatTuner
         for (int i = 0; i < full.Length; i++)
         {
             var f = full[i];
-            if (f.Backend == s.Backend && f.LearningRate == s.LearningRate && f.BatchSize == s.BatchSize && f.WeightDecay == s.WeightDecay && f.HiddenSizes.SequenceEqual(s.HiddenSizes))
+            if (f.Backend == s.Backend && f.Observer == s.Observer && f.AveragingConstant == s.AveragingConstant && f.LearningRate == s.LearningRate && f.BatchSize == s.BatchSize && f.WeightDecay == s.WeightDecay && f.HiddenSizes.SequenceEqual(s.HiddenSizes))
                 return i;
         }
         throw new InvalidOperationException("A successive-halving trial does not match its bracket's configurations: the history is not this tuner's.");

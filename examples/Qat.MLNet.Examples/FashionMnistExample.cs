@@ -18,7 +18,7 @@ internal static class FashionMnistExample
     private const int Pixels = 28 * 28;
 
     /// <summary>One image: 784 pixels in [0, 1] and the class name.</summary>
-    private sealed class Image
+    internal sealed class Image
     {
         [VectorType(Pixels)]
         public float[] Features { get; set; } = Array.Empty<float>();
@@ -108,7 +108,7 @@ internal static class FashionMnistExample
     }
 
     /// <summary>Images <paramref name="skip"/> .. skip+take of a file, converted lazily so the data view streams them.</summary>
-    private static IEnumerable<Image> Images(string directory, bool trainSet, int skip, int take)
+    internal static IEnumerable<Image> Images(string directory, bool trainSet, int skip, int take)
     {
         var (pixels, labels) = FashionMnist.LoadRaw(directory, trainSet);
         int end = (int)Math.Min(labels.Length, (long)skip + take);

@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using Microsoft.ML.OnnxRuntime;
+using Qat.MLNet.Inference;
+using Qat.MLNet.Onnx;
+
+namespace Qat.MLNet.Testing;
+
+/// <summary>Assertions on a model's ONNX export, run through ONNX Runtime.</summary>
+public static class QatOnnxAssertExtensions
+{
+    /// <summary>
+    /// The model's standalone ONNX export (opset 13), run in ONNX Runtime on one thread, gives the int8 engine's outputs on
+    /// <paramref name="inputs"/>: exactly for the integer form (the default), within <paramref name="maxSteps"/> output
+    /// quantization steps otherwise (QDQ: 1).
+    /// </summary>
+    /// <param name="assert">MSTest's <c>Assert.That</c>.</param>
+    /// <param name="model">The int8 model.</param>
+    /// <param name="inputs">Samples one after another.</param>
+    /// <param name="form">The export's form.</param>
+    /// <param name="maxSteps">Output steps allowed; null: 0 for the integer form, 1 for QDQ.</param>
+    /// <param name="message">Added to the failure message.</param>
+    /// <param name="modelExpression">Filled by the compiler.</param>
+    /// <exception cref="AssertFailedException">An output differs by more.</exception>
+    public static void OnnxExportMatchesEngine(this Assert assert, QuantizedModel model, float[] inputs, QatOnnxForm form = QatOnnxForm.IntegerOperators, double? maxSteps = null,
+        string? message = null, [CallerArgumentExpression(nameof(model))] string modelExpression = "")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length == 0 || inputs.Length % model.InputSize != 0)
+            throw new ArgumentException($"{inputs.Length} input values are not whole samples of {model.InputSize}.", nameof(inputs));
+        int batch = inputs.Length / model.InputSize;
+        double steps = maxSteps ?? (form == QatOnnxForm.IntegerOperators ? 0 : 1);
+        using var file = new MemoryStream();
+        model.ExportToOnnx(file, new QatOnnxExportOptions { Form = form });
+        var expected = model.Predict(inputs, batch);
+        var actual = new float[expected.Length];
+        using (var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 })
+        using (var session = new InferenceSession(file.ToArray(), options))
+        using (var input = OrtValue.CreateTensorValueFromMemory(inputs, [batch, model.InputSize]))
+        using (var output = OrtValue.CreateTensorValueFromMemory(actual, [batch, model.OutputSize]))
+        using (var run = new RunOptions())
+            session.Run(run, ["input"], [input], ["output"], [output]);
+        float step = model.Output.Scale;
+        var c = Closeness.Of(expected, actual, rtol: 0, atol: steps * step * (1 + 1e-6));
+        if (c.Mismatched == 0)
+            return;
+        throw new FailureMessage($"ONNX Runtime on the {form} export does not give the int8 engine's outputs{(steps > 0 ? $" within {steps} step(s)" : "")}.")
+            .Line($"Mismatched elements: {c.Mismatched} / {c.Count} ({c.MismatchedPercent:F1} %)")
+            .Line($"Greatest difference: {c.GreatestAbsolute:G6} = {c.GreatestAbsolute / step:F2} steps at index {c.AbsoluteIndex} (sample {c.AbsoluteIndex / model.OutputSize}, output {c.AbsoluteIndex % model.OutputSize}): engine {expected[c.AbsoluteIndex]:G6}, ONNX Runtime {actual[c.AbsoluteIndex]:G6}")
+            .Line($"Export: {file.Length:N0} bytes, opset 13, ONNX Runtime {OrtEnv.Instance().GetVersionString()}")
+            .User(message)
+            .Call("Assert.That.OnnxExportMatchesEngine", modelExpression);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+using Microsoft.ML;
+using Qat.MLNet.Examples;
+using Qat.MLNet.Experiments;
+
+namespace Qat.MLNet.Benchmarks;
+
+/// <summary>
+/// The <c>experiment</c> command: on shipped tabular data sets, the trainer's defaults against a QAT experiment of
+/// <c>--seconds</c> (default 60) with the random tuner and with successive halving, same splits (test fraction 0.25; the
+/// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
+/// of them). Prints the test metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S]</c>.
+/// </summary>
+internal static class ExperimentBenchmark
+{
+    public static void Run(string[] args)
+    {
+        string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+        int splits = int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "3", CultureInfo.InvariantCulture);
+        uint seconds = uint.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "60", CultureInfo.InvariantCulture);
+        Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment");
+        Console.WriteLine("| data set | split | metric | defaults (test) | random: trials, best validation, test | successive halving: trials, best validation, test |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var set in TabularDataSet.Shipped.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)))
+        {
+            for (int seed = 0; seed < splits; seed++)
+                RunSplit(set, seed, seconds);
+        }
+    }
+
+    private static void RunSplit(TabularDataSet set, int seed, uint seconds)
+    {
+        var ml = new MLContext(seed: seed);
+        var all = set.Load(ml, TabularDataSet.Find(set.RelativePath));
+        if (set.Task == TabularTask.Multiclass)
+            all = ml.Transforms.Conversion.MapValueToKey("Label").Fit(all).Transform(all);
+        all = ml.Data.Cache(all);
+        var outer = ml.Data.TrainTestSplit(all, testFraction: 0.25, seed: seed);
+        var inner = ml.Data.TrainTestSplit(outer.TrainSet, testFraction: 0.2, seed: seed);
+
+        double defaults = Test(ml, set.Task, Defaults(ml, set.Task).Fit(outer.TrainSet), outer.TestSet);
+        string Tuned(Func<int, IQatTuner> tuner)
+        {
+            var experiment = ml.CreateQatExperiment().SetDataset(inner.TrainSet, inner.TestSet).SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed));
+            experiment = set.Task switch
+            {
+                TabularTask.Multiclass => experiment.SetMulticlassMetric(),
+                TabularTask.Binary => experiment.SetBinaryMetric(),
+                _ => experiment.SetRegressionMetric(),
+            };
+            var result = experiment.RunAsync().GetAwaiter().GetResult();
+            if (result.BestTrial is not { } best)
+                return $"{result.Trials.Count}, none, -";
+            double test = Test(ml, set.Task, Retrain(ml, set.Task, best.Settings, seed).Fit(outer.TrainSet), outer.TestSet);
+            return FormattableString.Invariant($"{result.Trials.Count}, {best.Metric:F3}, {test:F3}");
+        }
+        string random = Tuned(s => QatTuners.Random(s));
+        string halving = Tuned(s => QatTuners.SuccessiveHalving(s));
+        string metric = set.Task switch { TabularTask.Multiclass => "macro accuracy", TabularTask.Binary => "accuracy", _ => "R²" };
+        Console.WriteLine(FormattableString.Invariant($"| {set.Name} | {seed} | {metric} | {defaults:F3} | {random} | {halving} |"));
+    }
+
+    private static IEstimator<ITransformer> Defaults(MLContext ml, TabularTask task) => task switch
+    {
+        TabularTask.Multiclass => ml.MulticlassClassification.Trainers.Qat(),
+        TabularTask.Binary => ml.BinaryClassification.Trainers.Qat(),
+        _ => ml.Regression.Trainers.Qat(),
+    };
+
+    private static IEstimator<ITransformer> Retrain(MLContext ml, TabularTask task, QatTrialSettings settings, int seed) => task switch
+    {
+        TabularTask.Multiclass => ml.MulticlassClassification.Trainers.Qat(settings.ApplyTo(new Trainers.QatMulticlassTrainer.Options { Seed = seed })),
+        TabularTask.Binary => ml.BinaryClassification.Trainers.Qat(settings.ApplyTo(new Trainers.QatBinaryTrainer.Options { Seed = seed })),
+        _ => ml.Regression.Trainers.Qat(settings.ApplyTo(new Trainers.QatRegressionTrainer.Options { Seed = seed })),
+    };
+
+    private static double Test(MLContext ml, TabularTask task, ITransformer model, IDataView test)
+    {
+        var scored = model.Transform(test);
+        return task switch
+        {
+            TabularTask.Multiclass => ml.MulticlassClassification.Evaluate(scored).MacroAccuracy,
+            TabularTask.Binary => ml.BinaryClassification.Evaluate(scored).Accuracy,
+            _ => ml.Regression.Evaluate(scored).RSquared,
+        };
+    }
+}
