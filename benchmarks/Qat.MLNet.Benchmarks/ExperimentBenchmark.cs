@@ -9,16 +9,21 @@ namespace Qat.MLNet.Benchmarks;
 /// The <c>experiment</c> command: on shipped tabular data sets, the trainer's defaults against a QAT experiment of
 /// <c>--seconds</c> (default 60) with the random tuner and with successive halving, same splits (test fraction 0.25; the
 /// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
-/// of them). Prints the test metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S]</c>.
+/// of them; <c>--folds K</c> measures each trial by K-fold cross-validation of the training rows instead). Prints the test
+/// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]</c>.
 /// </summary>
 internal static class ExperimentBenchmark
 {
+    private static int _folds;
+
     public static void Run(string[] args)
     {
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         int splits = int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "3", CultureInfo.InvariantCulture);
         uint seconds = uint.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "60", CultureInfo.InvariantCulture);
-        Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment");
+        _folds = int.Parse(args.SkipWhile(a => a != "--folds").Skip(1).FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
+        Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment; " +
+            (_folds > 1 ? $"trials measured by {_folds}-fold cross-validation of the training rows" : "trials measured on 20 % of the training rows"));
         Console.WriteLine("| data set | split | metric | defaults (test) | random: trials, best validation, test | successive halving: trials, best validation, test |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
         foreach (var set in TabularDataSet.Shipped.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)))
@@ -41,7 +46,8 @@ internal static class ExperimentBenchmark
         double defaults = Test(ml, set.Task, Defaults(ml, set.Task).Fit(outer.TrainSet), outer.TestSet);
         string Tuned(Func<int, IQatTuner> tuner)
         {
-            var experiment = ml.CreateQatExperiment().SetDataset(inner.TrainSet, inner.TestSet).SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed));
+            var experiment = ml.CreateQatExperiment().SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed));
+            experiment = _folds > 1 ? experiment.SetDataset(outer.TrainSet, _folds) : experiment.SetDataset(inner.TrainSet, inner.TestSet);
             experiment = set.Task switch
             {
                 TabularTask.Multiclass => experiment.SetMulticlassMetric(),

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Qat.MLNet.Examples.Shared;
 using Qat.MLNet.Experiments;
 
 namespace Qat.MLNet.Examples;
