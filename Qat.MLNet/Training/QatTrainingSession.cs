@@ -54,7 +54,11 @@ internal sealed class QatTrainingSession
 
     public long TrainingRows { get; }
 
-    private static readonly object InitializationLock = new();
+    /// <summary>Held while TorchSharp's process-wide generator is seeded and drawn from (initialisation, dropout masks).</summary>
+    private static readonly object RandomLock = new();
+
+    /// <summary>Training steps whose forward pass drew dropout masks, for the per-step seeds.</summary>
+    private long _randomSteps;
 
     /// <summary>One phase's plan: how many epochs, whether they were chosen from the data (then early stopping applies), why.</summary>
     private sealed record PhasePlan(QatTrainingPhase Phase, int Epochs, bool Adaptive, string Why);
@@ -75,8 +79,9 @@ internal sealed class QatTrainingSession
         nn.Module<Tensor, Tensor> model;
         // TorchSharp's generator is process-wide and weight initialisation draws from it: seeding and building under one
         // lock makes a seed give the same initial weights whatever other Fits run beside this one. (The data order comes
-        // from seeded System.Random and ML.NET; the built-in networks draw nothing else. A custom network's Dropout would.)
-        lock (InitializationLock)
+        // from seeded System.Random and ML.NET; the built-in networks draw nothing else; a custom network's dropout is
+        // seeded per step under the same lock, see TrainEpoch.)
+        lock (RandomLock)
         {
             torch.manual_seed(_seed);
             model = _options.Network.Build(_shape, _task.OutputCount);
@@ -291,6 +296,9 @@ internal sealed class QatTrainingSession
         var sums = new MetricsAccumulator();
         // Batch norm cannot train on a batch of one row (its variance is 0): such a last batch is left out, as PyTorch's drop_last.
         bool hasBatchNorm = model.modules().Any(m => m is BatchNorm2d or Modules.Qat.ConvBn2d);
+        // Dropout draws its masks from TorchSharp's process-wide generator (its dropout takes none of its own): each such
+        // forward pass runs under the lock with a seed of this run's own, so a seed means the same model beside other Fits.
+        bool drawsRandom = model.modules().Any(m => m.GetType().Name.Contains("Dropout", StringComparison.Ordinal));
         foreach (int n in _train.Batches(shuffle, _host.CheckAlive))
         {
             if (n == 1 && hasBatchNorm && TrainingRows > 1)
@@ -298,7 +306,19 @@ internal sealed class QatTrainingSession
             using var step = NewDisposeScope();
             var (x, y) = Load(_train, n, input, labels);
             optimizer.ZeroGrad();
-            var outputs = model.call(x);
+            Tensor outputs;
+            if (drawsRandom)
+            {
+                lock (RandomLock)
+                {
+                    torch.manual_seed(unchecked(_seed * 1_000_003L + ++_randomSteps));
+                    outputs = model.call(x);
+                }
+            }
+            else
+            {
+                outputs = model.call(x);
+            }
             var loss = _task.Loss(outputs, y!);
             loss.backward();
             optimizer.Step();
