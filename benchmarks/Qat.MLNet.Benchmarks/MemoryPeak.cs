@@ -1,0 +1,44 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Qat.MLNet.Benchmarks;
+
+/// <summary>
+/// The <c>memory</c> command: the peak resident memory (VmHWM) of one default binary Fit on random data of
+/// <c>--rows</c> x <c>--features</c>, in this fresh process. Usage: <c>dotnet run -c Release -- memory --rows 300 --features 200000</c>.
+/// </summary>
+internal static class MemoryPeak
+{
+    public static void Run(string[] args)
+    {
+        int rows = int.Parse(args.SkipWhile(a => a != "--rows").Skip(1).FirstOrDefault() ?? "300", CultureInfo.InvariantCulture);
+        int features = int.Parse(args.SkipWhile(a => a != "--features").Skip(1).FirstOrDefault() ?? "200000", CultureInfo.InvariantCulture);
+        var random = new Random(1);
+        var ml = new MLContext(seed: 1);
+        var schema = SchemaDefinition.Create(typeof(Row));
+        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(r =>
+        {
+            var x = new float[features];
+            for (int i = 0; i < features; i++)
+                x[i] = (float)random.NextDouble();
+            return new Row { Features = x, Label = x[0] + x[1] > 1 };
+        }), schema);
+        long before = Peak();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var model = ml.BinaryClassification.Trainers.Qat().Fit(data);
+        Console.WriteLine(FormattableString.Invariant(
+            $"{rows} x {features}: data {4L * rows * features / 1e6:F0} MB as floats; peak RSS before Fit {before / 1e6:F0} MB, after {Peak() / 1e6:F0} MB; Fit {clock.Elapsed.TotalSeconds:F1} s; network {model.TrainingReport!.Network}, float model {model.TrainingReport.FloatModelBytes / 1e6:F0} MB"));
+    }
+
+    private static long Peak() => File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+        .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024).First();
+
+    private sealed class Row
+    {
+        public float[] Features { get; set; } = [];
+
+        public bool Label { get; set; }
+    }
+}
