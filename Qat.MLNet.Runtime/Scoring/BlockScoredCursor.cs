@@ -66,10 +66,10 @@ internal sealed class BlockScoredCursor : DataViewRowCursor, IScoredOutputs
 
     public override long Position => _position;
 
-    public override long Batch => _index >= 0 ? _batches[_index] : 0;
+    public override long Batch => OnRow ? _batches[_index] : 0;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> Outputs() => _outputs.AsSpan(_index * _outputSize, _outputSize);
+    public ReadOnlySpan<float> Outputs() => _outputs.AsSpan(Current() * _outputSize, _outputSize);
 
     public override bool MoveNext()
     {
@@ -81,8 +81,7 @@ internal sealed class BlockScoredCursor : DataViewRowCursor, IScoredOutputs
         }
         if (_done || !FillBlock())
         {
-            _done = true;
-            _index = _count; // past the end: getters now fail as ML.NET's do
+            _done = true; // past the end: getters now refuse, as ML.NET's do
             return false;
         }
         _index = 0;
@@ -151,7 +150,9 @@ internal sealed class BlockScoredCursor : DataViewRowCursor, IScoredOutputs
             ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}; a getter of {typeof(TValue).Name} does not match.");
     }
 
-    private int Current() => _index >= 0 && _index < _count
+    private bool OnRow => !_done && _index >= 0 && _index < _count;
+
+    private int Current() => OnRow
         ? _index
         : throw new InvalidOperationException("The cursor is not on a row: call MoveNext first (and only read while it returns true).");
 

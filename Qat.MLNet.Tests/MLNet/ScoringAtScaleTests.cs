@@ -65,6 +65,24 @@ public sealed class ScoringAtScaleTests
     }
 
     [TestMethod]
+    public void Transform_AfterTheLastRow_CursorStaysAtTheEndAndGettersRefuse()
+    {
+        // Exactly one block: the cursor's end falls on the block's edge.
+        var scored = _model.Transform(_keys.Transform(_ml.Data.LoadFromEnumerable(SyntheticData.Blobs(256, seed: 4))));
+        using var cursor = scored.GetRowCursor(scored.Schema);
+        var score = cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]);
+        int rows = 0;
+        while (cursor.MoveNext())
+            rows++;
+        Assert.AreEqual(256, rows);
+        Assert.IsFalse(cursor.MoveNext());
+        Assert.AreEqual(0, cursor.Batch);
+        VBuffer<float> s = default;
+        var e = Assert.Throws<InvalidOperationException>(() => score(ref s));
+        StringAssert.Contains(e.Message, "not on a row");
+    }
+
+    [TestMethod]
     public void Transform_CursorSet_ScoresEveryRowOnce()
     {
         var rows = SyntheticData.Blobs(700, seed: 8);
