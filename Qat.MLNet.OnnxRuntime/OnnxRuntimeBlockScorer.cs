@@ -6,8 +6,9 @@ using Qat.MLNet.Scoring;
 namespace Qat.MLNet.OnnxRuntime;
 
 /// <summary>
-/// Scores blocks of rows with ONNX Runtime running the model's integer-form export, which computes the int8 engine's
-/// own integers (Qat.MLNet.Onnx's tests hold it to equal outputs). One session, safe for concurrent cursors.
+/// Scores blocks of rows with ONNX Runtime running the model's standalone export: the integer form by default, which
+/// computes the int8 engine's own integers (Qat.MLNet.Onnx's tests hold it to equal outputs). One session, safe for
+/// concurrent cursors. Qat.MLNet.Testing runs exports through it too.
 /// </summary>
 internal sealed class OnnxRuntimeBlockScorer : IBlockScorer, IDisposable
 {
@@ -17,10 +18,11 @@ internal sealed class OnnxRuntimeBlockScorer : IBlockScorer, IDisposable
     private readonly string[] _inputNames = ["input"];
     private readonly string[] _outputNames = ["output"];
 
-    public OnnxRuntimeBlockScorer(QuantizedModel model, int intraOpThreads)
+    public OnnxRuntimeBlockScorer(QuantizedModel model, int intraOpThreads, QatOnnxForm form = QatOnnxForm.IntegerOperators)
     {
         using var stream = new MemoryStream();
-        model.ExportToOnnx(stream, new QatOnnxExportOptions { Form = QatOnnxForm.IntegerOperators });
+        model.ExportToOnnx(stream, new QatOnnxExportOptions { Form = form });
+        ExportBytes = stream.Length;
         using var options = new SessionOptions { IntraOpNumThreads = intraOpThreads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         // Between blocks the cursor reads rows on the calling thread; spinning pool threads would take its core
         // (Fashion-MNIST CNN, 20,000 rows, 2 threads, AMD EPYC: 528 ms spinning, 280 ms not).
@@ -29,6 +31,9 @@ internal sealed class OnnxRuntimeBlockScorer : IBlockScorer, IDisposable
         _inputSize = model.InputSize;
         _outputSize = model.OutputSize;
     }
+
+    /// <summary>Bytes of the export the session runs.</summary>
+    public long ExportBytes { get; }
 
     /// <inheritdoc/>
     /// <remarks>ONNX Runtime's own intra-op threads (set when the session was made) do the parallel work.</remarks>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
 using Qat.MLNet.Inference;
 using Qat.MLNet.Onnx;
+using Qat.MLNet.OnnxRuntime;
 
 namespace Qat.MLNet.Testing;
 
@@ -30,16 +31,14 @@ public static class QatOnnxAssertExtensions
             throw new ArgumentException($"{inputs.Length} input values are not whole samples of {model.InputSize}.", nameof(inputs));
         int batch = inputs.Length / model.InputSize;
         double steps = maxSteps ?? (form == QatOnnxForm.IntegerOperators ? 0 : 1);
-        using var file = new MemoryStream();
-        model.ExportToOnnx(file, new QatOnnxExportOptions { Form = form });
         var expected = model.Predict(inputs, batch);
         var actual = new float[expected.Length];
-        using (var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 })
-        using (var session = new InferenceSession(file.ToArray(), options))
-        using (var input = OrtValue.CreateTensorValueFromMemory(inputs, [batch, model.InputSize]))
-        using (var output = OrtValue.CreateTensorValueFromMemory(actual, [batch, model.OutputSize]))
-        using (var run = new RunOptions())
-            session.Run(run, ["input"], [input], ["output"], [output]);
+        long exportBytes;
+        using (var onnxRuntime = new OnnxRuntimeBlockScorer(model, intraOpThreads: 1, form))
+        {
+            onnxRuntime.Score(inputs, actual, batch, threads: 1);
+            exportBytes = onnxRuntime.ExportBytes;
+        }
         float step = model.Output.Scale;
         var c = Closeness.Of(expected, actual, rtol: 0, atol: steps * step * (1 + 1e-6));
         if (c.Mismatched == 0)
@@ -47,7 +46,7 @@ public static class QatOnnxAssertExtensions
         throw new FailureMessage($"ONNX Runtime on the {form} export does not give the int8 engine's outputs{(steps > 0 ? $" within {steps} step(s)" : "")}.")
             .Line($"Mismatched elements: {c.Mismatched} / {c.Count} ({c.MismatchedPercent:F1} %)")
             .Line($"Greatest difference: {c.GreatestAbsolute:G6} = {c.GreatestAbsolute / step:F2} steps at index {c.AbsoluteIndex} (sample {c.AbsoluteIndex / model.OutputSize}, output {c.AbsoluteIndex % model.OutputSize}): engine {expected[c.AbsoluteIndex]:G6}, ONNX Runtime {actual[c.AbsoluteIndex]:G6}")
-            .Line($"Export: {file.Length:N0} bytes, opset 13, ONNX Runtime {OrtEnv.Instance().GetVersionString()}")
+            .Line($"Export: {exportBytes:N0} bytes, opset 13, ONNX Runtime {OrtEnv.Instance().GetVersionString()}")
             .User(message)
             .Call("Assert.That.OnnxExportMatchesEngine", modelExpression);
     }

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Qat.MLNet.Inference.Kernels;
 
 namespace Qat.MLNet.Scoring;
 
@@ -115,32 +114,27 @@ internal sealed class BlockScoredCursor : DataViewRowCursor, IScoredOutputs
 
     private void ReadFeatures(int slot)
     {
-        long row = _input.Position;
         _features(ref _buffer);
-        if (_buffer.Length != _inputSize)
-            throw new InvalidOperationException($"Row {row}: feature column '{_binding.Feature.Name}' has {_buffer.Length} values; the model expects {_inputSize}.");
         var target = _inputs.AsSpan(slot * _inputSize, _inputSize);
-        _buffer.CopyTo(target);
-        int bad = NonFinite.IndexOf(target);
-        _bad[slot] = bad >= 0;
-        if (bad >= 0)
-        {
-            _nonFinite.Report(_binding.Feature.Name, row, bad, target[bad]);
+        var values = FeatureColumn.CheckedValues(_buffer, target, _binding.Feature.Name, _input.Position, _nonFinite, out bool finite);
+        _bad[slot] = !finite;
+        if (!finite)
             target.Clear(); // scored as zeros, then replaced by NaN: one bad row does not stop the block
-        }
+        else
+            values.CopyTo(target); // nothing to copy when the vector was sparse (densified into target already)
     }
 
     public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId dst) => dst = _ids[Current()];
 
     public override bool IsColumnActive(DataViewSchema.Column column)
     {
-        CheckColumn(column);
+        _binding.CheckColumn(column);
         return _active[column.Index];
     }
 
     public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
     {
-        CheckColumn(column);
+        _binding.CheckColumn(column);
         if (!_active[column.Index])
             throw new InvalidOperationException($"Column '{column.Name}' was not requested when the cursor was made: add it to the columns needed.");
         var getter = _binding.IsOutput(column.Index)
@@ -156,11 +150,6 @@ internal sealed class BlockScoredCursor : DataViewRowCursor, IScoredOutputs
         ? _index
         : throw new InvalidOperationException("The cursor is not on a row: call MoveNext first (and only read while it returns true).");
 
-    private void CheckColumn(DataViewSchema.Column column)
-    {
-        if (column.Index < 0 || column.Index >= _binding.OutputSchema.Count || _binding.OutputSchema[column.Index].Name != column.Name)
-            throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' (index {column.Index}) is not a column of this cursor's schema.");
-    }
 
     protected override void Dispose(bool disposing)
     {

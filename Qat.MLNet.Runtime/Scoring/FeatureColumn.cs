@@ -39,6 +39,27 @@ internal static class FeatureColumn
     }
 
     /// <summary>The message for a non-finite feature value.</summary>
+    /// <summary>
+    /// One row's feature vector, checked: the right size (else throws, naming the row) and every value finite (else the
+    /// policy reports it). Returns the values: the vector's own when dense, else densified into <paramref name="dense"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The vector has another size, or the policy throws on a non-finite value.</exception>
+    public static ReadOnlySpan<float> CheckedValues(in VBuffer<float> buffer, Span<float> dense, string column, long row, NonFiniteFeatures policy, out bool finite)
+    {
+        if (buffer.Length != dense.Length)
+            throw new InvalidOperationException($"Row {row}: feature column '{column}' has {buffer.Length} values; the model expects {dense.Length}.");
+        ReadOnlySpan<float> values = dense;
+        if (buffer.IsDense)
+            values = buffer.GetValues();
+        else
+            buffer.CopyTo(dense);
+        int bad = Inference.Kernels.NonFinite.IndexOf(values);
+        finite = bad < 0;
+        if (!finite)
+            policy.Report(column, row, bad, values[bad]);
+        return values;
+    }
+
     public static InvalidOperationException NonFinite(string column, long row, int slot, float value, string? what = null) =>
         new($"Row {row}{(what is null ? "" : " of the " + what)}: feature column '{column}' has {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} in slot {slot}. Features must be finite numbers: " +
             "replace missing values first (mlContext.Transforms.ReplaceMissingValues) or filter the rows out (FilterRowsByMissingValues).");

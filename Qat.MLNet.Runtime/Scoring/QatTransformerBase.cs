@@ -81,10 +81,8 @@ public abstract class QatTransformerBase : ITransformer
         return new ScoredDataView(input, Bind(input.Schema), this);
     }
 
-    private ScoringBinding Bind(DataViewSchema inputSchema) => Bind(inputSchema, null);
-
     /// <summary>The binding to <paramref name="inputSchema"/>, Transform's blocks scored by <paramref name="blockScorer"/> (null: the int8 engine).</summary>
-    internal ScoringBinding Bind(DataViewSchema inputSchema, IBlockScorer? blockScorer)
+    internal ScoringBinding Bind(DataViewSchema inputSchema, IBlockScorer? blockScorer = null)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         return new ScoringBinding(inputSchema, FeatureColumnName, Model, Task, Settings.NonFiniteFeatures(), Settings.Threads, blockScorer);

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Inference;
-using Qat.MLNet.Inference.Kernels;
 
 namespace Qat.MLNet.Scoring;
 
@@ -60,22 +59,9 @@ internal sealed class RowScorer : IScoredOutputs
         if (_scored && position == _scoredPosition)
             return _outputs;
         _features(ref _buffer);
-        if (_buffer.Length != _dense.Length)
-            throw new InvalidOperationException($"Row {position}: feature column '{_featureName}' has {_buffer.Length} values; the model expects {_dense.Length}.");
-        ReadOnlySpan<float> values;
-        if (_buffer.IsDense)
+        var values = FeatureColumn.CheckedValues(_buffer, _dense, _featureName, position, _nonFinite, out bool finite);
+        if (!finite)
         {
-            values = _buffer.GetValues();
-        }
-        else
-        {
-            _buffer.CopyTo(_dense);
-            values = _dense;
-        }
-        int bad = NonFinite.IndexOf(values);
-        if (bad >= 0)
-        {
-            _nonFinite.Report(_featureName, position, bad, values[bad]);
             Array.Fill(_outputs, float.NaN);
         }
         else

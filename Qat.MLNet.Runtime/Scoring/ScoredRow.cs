@@ -35,24 +35,18 @@ internal sealed class ScoredRow : DataViewRow
 
     public override bool IsColumnActive(DataViewSchema.Column column)
     {
-        CheckColumn(column);
+        _binding.CheckColumn(column);
         return _binding.IsOutput(column.Index) ? _active[column.Index] : _input.IsColumnActive(_binding.InputSchema[column.Index]);
     }
 
     public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
     {
-        CheckColumn(column);
+        _binding.CheckColumn(column);
         if (!_binding.IsOutput(column.Index))
             return _input.GetGetter<TValue>(_binding.InputSchema[column.Index]);
         if (!_active[column.Index] || _getters is null)
             throw new InvalidOperationException($"Column '{column.Name}' was not requested when the cursor was made: add it to the columns needed.");
         return _getters[column.Index - _binding.InputSchema.Count] as ValueGetter<TValue>
             ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}; a getter of {typeof(TValue).Name} does not match.");
-    }
-
-    private void CheckColumn(DataViewSchema.Column column)
-    {
-        if (column.Index < 0 || column.Index >= _binding.OutputSchema.Count || _binding.OutputSchema[column.Index].Name != column.Name)
-            throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' (index {column.Index}) is not a column of this row's schema.");
     }
 }

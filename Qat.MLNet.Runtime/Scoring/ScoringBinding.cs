@@ -55,6 +55,14 @@ internal sealed class ScoringBinding
     /// <summary>Whether an output-schema index is one of the added columns (else it is the input column with the same index).</summary>
     public bool IsOutput(int index) => index >= InputSchema.Count;
 
+    /// <summary>Refuses a column that is not one of <see cref="OutputSchema"/>'s (a row or cursor of another schema).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">It is not.</exception>
+    public void CheckColumn(DataViewSchema.Column column)
+    {
+        if (column.Index < 0 || column.Index >= OutputSchema.Count || OutputSchema[column.Index].Name != column.Name)
+            throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' (index {column.Index}) is not a column of this row's schema.");
+    }
+
     /// <summary>The input columns needed to produce <paramref name="outputColumns"/>.</summary>
     public IEnumerable<DataViewSchema.Column> InputColumnsFor(IEnumerable<DataViewSchema.Column> outputColumns)
     {

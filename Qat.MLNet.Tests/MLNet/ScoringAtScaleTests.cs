@@ -109,7 +109,7 @@ public sealed class ScoringAtScaleTests
         Assert.HasCount(rows.Count, seen);
         // Scores are the softmax of the engine's outputs: check the arg-max against the engine's.
         foreach (var (row, score) in seen)
-            Assert.AreEqual(ArgMax(expected.AsSpan((int)row * 3, 3)), ArgMax(score), $"row {row}");
+            Assert.AreEqual(MulticlassScoringTask.ArgMax(expected.AsSpan((int)row * 3, 3)), MulticlassScoringTask.ArgMax(score), $"row {row}");
     }
 
     [TestMethod]
@@ -142,7 +142,7 @@ public sealed class ScoringAtScaleTests
         Assert.IsTrue(good.All(i => scores[i].All(float.IsFinite) && labels[i] > 0));
         var expected = _model.Model.Predict(good.SelectMany(i => rows[i].Features).ToArray(), good.Length);
         for (int g = 0; g < good.Length; g++)
-            Assert.AreEqual(ArgMax(expected.AsSpan(g * 3, 3)) + 1, (int)labels[good[g]], $"row {good[g]}");
+            Assert.AreEqual(MulticlassScoringTask.ArgMax(expected.AsSpan(g * 3, 3)) + 1, (int)labels[good[g]], $"row {good[g]}");
         Assert.IsTrue(messages.Any(m => m.Contains("Row 500") && m.Contains("slot 3") && m.Contains("NaN")), string.Join("\n", messages));
         Assert.IsTrue(messages.Any(m => m.Contains("Row 777") && m.Contains("slot 0") && m.Contains("Infinity")), string.Join("\n", messages));
 
@@ -171,15 +171,6 @@ public sealed class ScoringAtScaleTests
         var e = Assert.Throws<InvalidOperationException>(() => loaded.Transform(_keys.Transform(_ml.Data.LoadFromEnumerable(rows))).GetColumn<uint>("PredictedLabel").ToArray());
         StringAssert.Contains(e.Message, "Row 299");
         StringAssert.Contains(e.Message, "slot 7");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best])
-                best = i;
-        return best;
     }
 
     /// <summary>What a prediction engine reads back.</summary>

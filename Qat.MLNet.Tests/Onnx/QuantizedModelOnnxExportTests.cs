@@ -1,6 +1,7 @@
 using Qat.MLNet.Inference;
 using Qat.MLNet.Onnx;
 using Qat.MLNet.Quantization;
+using Qat.MLNet.Scoring;
 
 namespace Qat.MLNet.Tests.Onnx;
 
@@ -46,7 +47,7 @@ public sealed class QuantizedModelOnnxExportTests
         Assert.HasCount(expected.Length, actual);
         float step = model.Output.Scale;
         double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / step;
-        int labelsDiffering = Enumerable.Range(0, Batch).Count(r => ArgMax(expected, r, model.OutputSize) != ArgMax(actual, r, model.OutputSize));
+        int labelsDiffering = Enumerable.Range(0, Batch).Count(r => MulticlassScoringTask.ArgMax(expected.AsSpan(r * model.OutputSize, model.OutputSize)) != MulticlassScoringTask.ArgMax(actual.AsSpan(r * model.OutputSize, model.OutputSize)));
         Console.WriteLine($"{network} {backend} {form}: largest difference {worst:F3} output steps, {labelsDiffering} arg-max differences");
         if (form == QatOnnxForm.IntegerOperators)
         {
@@ -114,14 +115,5 @@ public sealed class QuantizedModelOnnxExportTests
         using var stream = new MemoryStream();
         model.ExportToOnnx(stream, new QatOnnxExportOptions { Form = form });
         return stream.ToArray();
-    }
-
-    private static int ArgMax(float[] values, int row, int width)
-    {
-        int best = 0;
-        for (int i = 1; i < width; i++)
-            if (values[row * width + i] > values[row * width + best])
-                best = i;
-        return best;
     }
 }

@@ -79,7 +79,7 @@ public sealed class QatAssertionsTests
     {
         // Labels: the float model's own classes, so float accuracy is 1 and the drop is what int8 loses.
         int classes = _cnn.Int8.OutputSize;
-        var labels = Argmax(Float(_cnn.Int8, _cnn.Qat, _inputs), classes);
+        var labels = Argmax(ModelOutputs.Float(_cnn.Int8, _cnn.Qat, _inputs, 64), classes);
         Assert.That.AccuracyDropAtMost(_cnn.Int8, _cnn.Qat, _inputs, labels, maxDrop: 0.25);
         var perturbed = Rotated(_cnn.Int8);
         Fails(() => Assert.That.AccuracyDropAtMost(perturbed, _cnn.Qat, _inputs, labels, maxDrop: 0.05),
@@ -112,7 +112,7 @@ public sealed class QatAssertionsTests
         using (qat)
         {
             var single = Slice(int8);
-            var targets = Float(int8, qat, _inputs).Where((_, i) => i % int8.OutputSize == 0).ToArray();
+            var targets = ModelOutputs.Float(int8, qat, _inputs, 64).Where((_, i) => i % int8.OutputSize == 0).ToArray();
             var oneOutput = nn.Sequential(("net", qat), ("first", new FirstOutput()));
             // One output quantized at the range of five is coarse: R² 0.74 against the float model's own outputs.
             Assert.That.AccuracyDropAtMost(single, oneOutput, _inputs, targets, maxDrop: 0.5);
@@ -174,24 +174,8 @@ public sealed class QatAssertionsTests
         StringAssert.Contains(e.Message, "Assert.That.OnnxExportMatchesEngine(model)");
     }
 
-    private static float[] Float(QuantizedModel int8, nn.Module<Tensor, Tensor> qat, float[] inputs)
-    {
-        Qat.MLNet.Modules.Quantizer.DisableFakeQuant(qat);
-        try
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var s = int8.InputShape;
-            return qat.forward(tensor(inputs, [inputs.Length / int8.InputSize, s.Channels, s.Height, s.Width])).data<float>().ToArray();
-        }
-        finally
-        {
-            Qat.MLNet.Modules.Quantizer.EnableFakeQuant(qat);
-        }
-    }
-
     private static int[] Argmax(float[] outputs, int width) =>
-        Enumerable.Range(0, outputs.Length / width).Select(r => Enumerable.Range(0, width).MaxBy(c => outputs[r * width + c])).ToArray();
+        Enumerable.Range(0, outputs.Length / width).Select(r => MulticlassScoringTask.ArgMax(outputs.AsSpan(r * width, width))).ToArray();
 
     /// <summary>The int8 model cut to its first output (a one-output Linear from the last layer's first row).</summary>
     private static QuantizedModel Slice(QuantizedModel model)
