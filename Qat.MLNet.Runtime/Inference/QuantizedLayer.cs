@@ -1,8 +1,9 @@
 namespace Qat.MLNet.Inference;
 
 /// <summary>
-/// One integer-only layer of a <see cref="QuantizedModel"/>: uint8 activations in, uint8 activations out, for a batch
-/// of samples laid out one after another in NCHW order.
+/// One layer of a <see cref="QuantizedModel"/>: uint8 activations in, uint8 activations out, for a batch of samples
+/// laid out one after another in NCHW order. Integer-only, except the layers kept in float (<see cref="FloatWeightedLayer"/>),
+/// which dequantize, compute in float and quantize again.
 /// </summary>
 public abstract class QuantizedLayer
 {

@@ -57,7 +57,7 @@ internal sealed partial class QuantizedModelOnnxLowering
 
     /// <summary>Whether <paramref name="layer"/>'s exact type has an ONNX form.</summary>
     public static bool Supports(QuantizedLayer layer) => layer is QuantizedLinear or QuantizedConv2d or QuantizedMaxPool2d
-        or QuantizedAvgPool2d or QuantizedReLU or QuantizedFlatten;
+        or QuantizedAvgPool2d or QuantizedReLU or QuantizedFlatten or FloatLinear or FloatConv2d;
 
     private void Input(QuantizedModel model, string features)
     {
@@ -69,17 +69,7 @@ internal sealed partial class QuantizedModelOnnxLowering
             x = Op("Mul", x, Const("inv_std", OnnxTensor.Floats(s.Scale, n)));
         }
         var q = model.Input;
-        if (_form == OnnxForm.QOperator)
-        {
-            // The engine multiplies by the reciprocal of the scale and rounds: the same two float steps, then a scale of 1.
-            x = Op("Mul", x, Const("inv_scale", OnnxTensor.Float(1f / q.Scale)));
-            x = Op("QuantizeLinear", x, Const("one", OnnxTensor.Float(1f)), ZeroPoint(q.ZeroPoint));
-        }
-        else
-        {
-            x = Op("QuantizeLinear", x, Scale(q.Scale), ZeroPoint(q.ZeroPoint));
-        }
-        _x = x;
+        _x = Quantize(x, q);
         Clamp(q.QuantMin, q.QuantMax);
         _q = q;
         _dims = [-1, n];
@@ -110,6 +100,9 @@ internal sealed partial class QuantizedModelOnnxLowering
                 break;
             case QuantizedReLU relu:
                 ReLU(relu);
+                break;
+            case FloatWeightedLayer floatLayer:
+                FloatWeighted(floatLayer);
                 break;
             case QuantizedFlatten:
                 break; // a layout change only: the next layer reshapes what it reads

@@ -385,12 +385,12 @@ public sealed class QuantizedModelTests
     [TestMethod]
     public void Convert_UnsupportedModels_RefusedWithNameAndType()
     {
-        using var floatLayer = nn.Sequential(("quant", new QuantStub()), ("fc1", nn.Linear(4, 3)), ("fc2", nn.Linear(3, 2)), ("dequant", new DeQuantStub()));
-        floatLayer.train();
-        Quantizer.SetQConfig((nn.Module)floatLayer[2], null);
-        using var prepared = Quantizer.PrepareQat(floatLayer, Fbgemm);
+        using var unsupported = nn.Sequential(("quant", new QuantStub()), ("fc1", nn.Linear(4, 3)), ("act", nn.Tanh()), ("dequant", new DeQuantStub()));
+        unsupported.train();
+        using var prepared = Quantizer.PrepareQat(unsupported, Fbgemm, inplace: true);
         var e = Assert.ThrowsExactly<NotSupportedException>(() => Quantizer.Convert(prepared));
-        StringAssert.Contains(e.Message, "'fc2'");
+        StringAssert.Contains(e.Message, "'act'");
+        StringAssert.Contains(e.Message, "Tanh");
 
         using var noStub = nn.Sequential(("fc", nn.Linear(4, 3)));
         noStub.train();

@@ -93,9 +93,12 @@ public sealed class QuantizerTests
         model.train();
         Quantizer.SetQConfig((nn.Module)model[7], null); // fc2
         using var qat = Quantizer.PrepareQat(model, Fbgemm);
-        var types = qat.named_children().ToDictionary(c => c.name, c => c.module.GetType());
-        Assert.AreEqual(typeof(TorchSharp.Modules.Linear), types["fc2"]);
-        Assert.AreEqual(typeof(QatModules.Linear), types["fc1"]);
+        var children = qat.named_children().ToDictionary(c => c.name, c => c.module);
+        // Float, with its output fake-quantized for the int8 layers after it (mixed precision).
+        var fallback = (FloatFallback)children["fc2"];
+        Assert.AreEqual(typeof(TorchSharp.Modules.Linear), fallback.Module.GetType());
+        Assert.IsNotNull(fallback.ActivationPostProcess);
+        Assert.AreEqual(typeof(QatModules.Linear), children["fc1"].GetType());
     }
 
     [TestMethod]

@@ -16,7 +16,7 @@ namespace Qat.MLNet.Modules;
 /// </summary>
 internal static class Converter
 {
-    public static QuantizedModel Convert(nn.Module prepared, ActivationShape? inputShape)
+    public static QuantizedModel Convert(nn.Module prepared, ActivationShape? inputShape, IReadOnlyCollection<string>? keepFloat = null)
     {
         // Folded weights and other temporaries are tensors; the result holds only managed arrays.
         using var scope = NewDisposeScope();
@@ -30,11 +30,15 @@ internal static class Converter
         if (stub.ActivationPostProcess is not FakeQuantize inputFq)
             throw new ArgumentException($"The QuantStub '{leaves[0].Path}' has no FakeQuantize: prepare the model with Quantizer.PrepareQat first.", nameof(prepared));
 
+        var keep = new HashSet<string>(keepFloat ?? [], StringComparer.Ordinal);
+        CheckKeepFloat(keep, leaves);
+
         // What the model is made of is checked before what it learned: an unsupported layer is the first thing to hear about.
         var steps = leaves.Skip(1).SkipLast(1).Select(leaf =>
         {
             var module = ConversionAdapters.StandIn(leaf.Module);
-            var convert = SupportedOperations.FindConversion(module.GetType())?.Convert
+            var convert = FloatConversion(leaf.Path, leaf.Module, module, keep)
+                ?? SupportedOperations.FindConversion(module.GetType())?.Convert
                 ?? (SupportedOperations.Find(leaf.Module) is { Role: OperationRole.Converted } operation ? operation.Convert : null)
                 ?? throw new NotSupportedException(Unsupported(leaf.Path, leaf.Module));
             return (leaf.Path, Module: module, Convert: convert);
@@ -49,15 +53,45 @@ internal static class Converter
             var layer = convert(new ConversionInput(path, module, shape, current));
             if (layer is QuantizedWeightedLayer weighted)
                 current = weighted.Output;
+            else if (layer is FloatWeightedLayer floatLayer)
+                current = floatLayer.Output;
             shape = layer.OutputShape;
             layers.Add(layer);
         }
         return new QuantizedModel(modelShape, input, layers, current);
     }
 
+    /// <summary>
+    /// The float conversion of a leaf kept in float: a <see cref="FloatFallback"/> (qconfig null at PrepareQat), or a QAT
+    /// layer named in <paramref name="keep"/>; null for every other leaf.
+    /// </summary>
+    private static Func<ConversionInput, QuantizedLayer>? FloatConversion(string path, nn.Module leaf, nn.Module standIn, HashSet<string> keep)
+    {
+        if (leaf is FloatFallback fallback)
+        {
+            if (fallback.ActivationPostProcess is not FakeQuantize fq)
+                throw new ArgumentException($"The float layer '{path}' has no output FakeQuantize: prepare the model with Quantizer.PrepareQat.");
+            return step => FloatLayerConverter.Convert(path, fallback.Module, step.Shape, step.Input, ActivationQParams(path, fq));
+        }
+        if (keep.Contains(path) && standIn is Qat.QatModule qat)
+            return step => FloatLayerConverter.Convert(path, qat, step.Shape, step.Input, OutputQParams(path, qat));
+        return null;
+    }
+
+    /// <summary>Refuses a keep-float path that names no weighted QAT layer of the chain, listing those there are.</summary>
+    private static void CheckKeepFloat(HashSet<string> keep, List<(string Path, nn.Module Module)> leaves)
+    {
+        var weighted = leaves.Where(l => ConversionAdapters.StandIn(l.Module) is Qat.QatModule).Select(l => l.Path).ToList();
+        var unknown = keep.Where(p => !weighted.Contains(p)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException(
+                $"Cannot keep [{string.Join(", ", unknown)}] in float: only quantized weighted layers can be, and this model's are [{string.Join(", ", weighted)}].", "keepFloat");
+    }
+
     private static string Unsupported(string path, nn.Module module) => SupportedOperations.Find(module)?.Role switch
     {
-        OperationRole.Weighted or OperationRole.Fused => $"Layer '{path}' ({module.GetType().Name}) is still float: it had no qconfig when the model was prepared. Convert needs every weighted layer quantized.",
+        OperationRole.Weighted or OperationRole.Fused => $"Layer '{path}' ({module.GetType().Name}) is still float without an output quantization: it had no qconfig and PrepareQat had no qconfig to quantize its output with. " +
+            "Prepare the model with a qconfig (Quantizer.PrepareQat(model, qconfig)); layers assigned a null qconfig then stay float inside a FloatFallback that Convert runs in float.",
         OperationRole.BatchNorm => $"Layer '{path}' (BatchNorm2d) stands alone: fuse it with the convolution before it (Quantizer.FuseModules) so Convert can fold it.",
         _ => $"Layer '{path}' ({module.GetType().FullName}) is not supported by the int8 engine; supported: the QAT modules of {SupportedOperations.SupportedLayersText}.",
     };
@@ -82,7 +116,7 @@ internal static class Converter
     internal static QuantizedLayer ConvertConvBn(ConversionInput step)
     {
         var convBn = (Qat.ConvBn2d)step.Module;
-        return ConvertConv(step.Path, convBn, convBn.Geometry, step.Shape, step.Input, FoldBatchNorm(convBn), convBn is Qat.ConvBnReLU2d);
+        return ConvertConv(step.Path, convBn, convBn.Geometry, step.Shape, step.Input, FoldBatchNorm(convBn.Weight, convBn.Bias, convBn.BatchNorm), convBn is Qat.ConvBnReLU2d);
     }
 
     /// <summary>A pooling setting as (height, width); TorchSharp leaves unset ones null (stride = kernel, padding 0, dilation 1).</summary>
@@ -120,7 +154,7 @@ internal static class Converter
                 Flatten(child, path.Length == 0 ? name : path + "." + name, leaves);
             return;
         }
-        bool leaf = module is Qat.QatModule || ConversionAdapters.Has(module) || SupportedOperations.Find(module) is not null;
+        bool leaf = module is Qat.QatModule or FloatFallback || ConversionAdapters.Has(module) || SupportedOperations.Find(module) is not null;
         if (!leaf)
             throw new NotSupportedException(
                 $"'{(path.Length == 0 ? "(root)" : path)}' ({module.GetType().FullName}) has its own forward, which Convert cannot follow: " +
@@ -183,16 +217,19 @@ internal static class Converter
     }
 
     /// <summary>PyTorch's <c>fuse_conv_bn_weights</c>: W * (gamma * rsqrt(var + eps)), (b - mean) * rsqrt(var + eps) * gamma + beta.</summary>
-    private static (Tensor Weight, Tensor? Bias) FoldBatchNorm(Qat.ConvBn2d m)
+    /// <summary>PyTorch's <c>fuse_conv_bn_weights</c> of a convolution's weight and bias with <paramref name="bn"/>'s running statistics (gamma 1 and beta 0 without affine).</summary>
+    internal static (Tensor Weight, Tensor? Bias) FoldBatchNorm(Tensor convWeight, Tensor? convBias, BatchNorm2d bn)
     {
         using var noGrad = no_grad();
-        var bn = m.BatchNorm;
         // Explicit Scalars held by `using`: TorchSharp's implicit ones can be finalized during the native call.
         using Scalar eps = bn.eps.ToScalar(), one = 1.ToScalar();
         var rsqrtVar = bn.running_var!.add(eps, one).rsqrt();
-        var weight = m.Weight * (bn.weight! * rsqrtVar).reshape(-1, 1, 1, 1);
-        var convBias = m.Bias is null ? zeros_like(bn.running_mean!) : (Tensor)m.Bias;
-        var bias = ((convBias - bn.running_mean!) * rsqrtVar * bn.weight!).add(bn.bias!, one);
+        var gamma = bn.weight is null ? ones_like(rsqrtVar) : (Tensor)bn.weight;
+        var weight = convWeight * (gamma * rsqrtVar).reshape(-1, 1, 1, 1);
+        var bias = convBias is null ? zeros_like(bn.running_mean!) : convBias;
+        bias = (bias - bn.running_mean!) * rsqrtVar * gamma;
+        if (bn.bias is not null)
+            bias = bias.add(bn.bias, one);
         return (weight, bias);
     }
 

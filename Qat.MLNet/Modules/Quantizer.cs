@@ -91,7 +91,9 @@ public static class Quantizer
 
     /// <summary>
     /// Prepares a float model for quantization-aware training (PyTorch: <c>prepare_qat</c>): propagates the qconfig down
-    /// the tree (a module's own assignment from <see cref="SetQConfig"/> wins; null keeps that subtree float), swaps every
+    /// the tree (a module's own assignment from <see cref="SetQConfig"/> wins; null keeps that subtree float: each weighted
+    /// layer in it is wrapped in a <see cref="FloatFallback"/> that fake-quantizes its output, so Convert can run it in
+    /// float between int8 layers), swaps every
     /// module whose type is in <paramref name="mapping"/> for its QAT counterpart (sharing nothing with the float model
     /// unless <paramref name="inplace"/>), and attaches an activation fake-quantize after each swapped module and each
     /// <see cref="QuantStub"/>.
@@ -129,13 +131,15 @@ public static class Quantizer
         // Plan and check every swap first (FromFloat only reads the float modules), so that a failure leaves an in-place
         // model as it was; then apply.
         var plan = new List<PlannedChange>();
-        PlanChildren(root, "", rootQConfig, mapping, assigned, plan);
+        // A weighted layer left float gets its output quantized as the rest of the model is (mixed precision).
+        var fallbackQConfig = rootQConfig ?? assigned.Values.FirstOrDefault(q => q is not null);
+        PlanChildren(root, "", rootQConfig, mapping, assigned, plan, fallbackQConfig);
         foreach (var change in plan)
         {
             if (change.Replacement is not null)
                 ModuleTree.Replace(change.Parent, change.Name, change.Replacement);
             else
-                change.Stub!.AttachActivationPostProcess(change.QConfig.Activation.Create());
+                change.Observed!.AttachActivationPostProcess(change.QConfig.Activation.Create());
         }
         return root;
     }
@@ -146,15 +150,22 @@ public static class Quantizer
     /// model must be a chain of Sequentials from a QuantStub to a DeQuantStub; an unsupported layer is refused here, by
     /// name and type. The QAT model is left unchanged.
     /// </summary>
+    /// <remarks>
+    /// Mixed precision: a layer that PrepareQat kept float (its qconfig was null: a <see cref="FloatFallback"/>) and every
+    /// QAT layer named in <paramref name="keepFloat"/> become float layers of the engine (<see cref="Inference.FloatLinear"/>,
+    /// <see cref="Inference.FloatConv2d"/>): they dequantize their input, compute with the float weights (BatchNorm folded)
+    /// and quantize their output with the qparams their output FakeQuantize learned, so the layers around them stay int8.
+    /// </remarks>
     /// <param name="prepared">The model returned by <see cref="PrepareQat"/>, after training.</param>
     /// <param name="inputShape">Per-sample input shape; needed when the first weighted layer is a convolution.</param>
+    /// <param name="keepFloat">Paths of QAT weighted layers to run in float (e.g. <c>fc2</c>, <c>features.0</c>); null or empty for none.</param>
     /// <returns>The integer model.</returns>
-    /// <exception cref="ArgumentException">The model is not prepared, or the shapes do not chain.</exception>
+    /// <exception cref="ArgumentException">The model is not prepared, the shapes do not chain, or <paramref name="keepFloat"/> names no weighted QAT layer.</exception>
     /// <exception cref="NotSupportedException">A layer or quantization scheme the int8 engine cannot run.</exception>
-    public static Inference.QuantizedModel Convert(nn.Module prepared, Inference.ActivationShape? inputShape = null)
+    public static Inference.QuantizedModel Convert(nn.Module prepared, Inference.ActivationShape? inputShape = null, IReadOnlyCollection<string>? keepFloat = null)
     {
         ArgumentNullException.ThrowIfNull(prepared);
-        return Converter.Convert(prepared, inputShape);
+        return Converter.Convert(prepared, inputShape, keepFloat);
     }
 
     /// <summary>
@@ -197,11 +208,14 @@ public static class Quantizer
         }
     }
 
-    /// <summary>A change PrepareQat will make: a child swapped for its QAT module, or a QuantStub given its fake-quantize.</summary>
-    private sealed record PlannedChange(nn.Module Parent, string Name, nn.Module<Tensor, Tensor>? Replacement, QuantStub? Stub, QConfig QConfig);
+    /// <summary>
+    /// A change PrepareQat will make: a child swapped for its QAT module (or for a <see cref="FloatFallback"/> that keeps it
+    /// float), or a QuantStub given its fake-quantize.
+    /// </summary>
+    private sealed record PlannedChange(nn.Module Parent, string Name, nn.Module<Tensor, Tensor>? Replacement, IHasActivationPostProcess? Observed, QConfig QConfig);
 
     private static void PlanChildren(nn.Module parent, string prefix, QConfig? inherited, QatMappings mapping,
-        Dictionary<string, QConfig?> assigned, List<PlannedChange> plan)
+        Dictionary<string, QConfig?> assigned, List<PlannedChange> plan, QConfig? fallbackQConfig)
     {
         foreach (var (name, child) in parent.named_children().ToList())
         {
@@ -218,9 +232,18 @@ public static class Quantizer
                 if (qconfig is not null)
                     plan.Add(new PlannedChange(parent, name, null, stub, qconfig));
             }
+            else if (qconfig is null && fallbackQConfig is not null && child is nn.Module<Tensor, Tensor> floatLayer
+                && SupportedOperations.Find(child)?.Role is OperationRole.Weighted or OperationRole.Fused)
+            {
+                var fallback = new FloatFallback(floatLayer);
+                fallback.AttachActivationPostProcess(fallbackQConfig.Activation.Create());
+                fallback.train(child.training);
+                ModuleTree.CheckReplaceable(parent, name, fallback.GetType());
+                plan.Add(new PlannedChange(parent, name, fallback, null, fallbackQConfig));
+            }
             else if (child is not DeQuantStub)
             {
-                PlanChildren(child, path + ".", qconfig, mapping, assigned, plan);
+                PlanChildren(child, path + ".", qconfig, mapping, assigned, plan, fallbackQConfig);
             }
         }
     }

@@ -21,9 +21,9 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU,
         Int8Kernels? kernels = null)
         : base(name, inputShape, new ActivationShape(outChannels,
-            OutputSize(inputShape.Height, kernelHeight, strideH, padH, dilationH, name),
-            OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)),
-            outChannels, CheckedReduction(inputShape, groups, outChannels, kernelHeight, kernelWidth, name),
+            ConvolutionGeometry.OutputSize(inputShape.Height, kernelHeight, strideH, padH, dilationH, name),
+            ConvolutionGeometry.OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)),
+            outChannels, ConvolutionGeometry.Reduction(inputShape, groups, outChannels, kernelHeight, kernelWidth, name),
             weights, weightScales, bias, input, output, fusedReLU, kernels, gemmRowsOnEveryPath: false)
     {
         (KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW, DilationH, DilationW, Groups) =
@@ -31,12 +31,6 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         _kp = Int8Gemm.PaddedLength(Reduction);
     }
 
-    private static int CheckedReduction(ActivationShape input, int groups, int outChannels, int kernelHeight, int kernelWidth, string name)
-    {
-        if (groups <= 0 || input.Channels % groups != 0 || outChannels % groups != 0)
-            throw new ArgumentException($"{name}: {groups} groups must divide the {input.Channels} input and {outChannels} output channels.");
-        return input.Channels / groups * kernelHeight * kernelWidth;
-    }
 
     private int KPairs => (Reduction + 1) / 2;
 
@@ -351,13 +345,4 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         }
     }
 
-    private static int OutputSize(int input, int kernel, int stride, int pad, int dilation, string name)
-    {
-        if (kernel <= 0 || stride <= 0 || pad < 0 || dilation <= 0)
-            throw new ArgumentException($"{name}: kernel {kernel}, stride {stride}, padding {pad} and dilation {dilation} must be positive (padding >= 0).");
-        int size = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
-        if (size <= 0)
-            throw new ArgumentException($"{name}: an input of size {input} is too small for kernel {kernel} with padding {pad} and dilation {dilation}.");
-        return size;
-    }
 }

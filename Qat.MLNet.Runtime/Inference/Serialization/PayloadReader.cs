@@ -122,4 +122,14 @@ internal ref struct PayloadReader
         _position += count;
         return result;
     }
+
+    /// <summary>Reads <paramref name="count"/> little-endian floats, checking first that the payload holds them.</summary>
+    public float[] Singles(int count, string what)
+    {
+        Require(4L * count, what);
+        var result = new float[count];
+        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_data.Slice(_position, 4 * count)).CopyTo(result);
+        _position += 4 * count;
+        return result;
+    }
 }

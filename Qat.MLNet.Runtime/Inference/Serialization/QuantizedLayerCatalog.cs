@@ -16,6 +16,8 @@ namespace Qat.MLNet.Inference;
 /// AvgPool2d  kh, kw, strideH, strideW, padH, padW (int32), ceilMode, countIncludePad (byte), divisor (int32, 0 = none), qparams
 /// ReLU       zero point (int32)
 /// Flatten    nothing
+/// FloatLinear   in, out (int32), fusedReLU (byte), weights (f32 x in*out), bias (f32 x out), input qparams, output qparams
+/// FloatConv2d   as Conv2d's integers and fusedReLU, then weights (f32 x out*in/groups*kh*kw), bias (f32 x out), input and output qparams
 /// </code>
 /// </remarks>
 internal static class QuantizedLayerCatalog
@@ -32,6 +34,8 @@ internal static class QuantizedLayerCatalog
         new(QuantizedModelFormat.LayerKind.AvgPool2d, typeof(QuantizedAvgPool2d), WriteAvgPool, ReadAvgPool),
         new(QuantizedModelFormat.LayerKind.ReLU, typeof(QuantizedReLU), (w, l) => w.Write(((QuantizedReLU)l).ZeroPoint), ReadReLU),
         new(QuantizedModelFormat.LayerKind.Flatten, typeof(QuantizedFlatten), (_, _) => { }, (ref PayloadReader _, string name, ActivationShape shape) => new QuantizedFlatten(name, shape)),
+        new(QuantizedModelFormat.LayerKind.FloatLinear, typeof(FloatLinear), WriteFloatLinear, ReadFloatLinear),
+        new(QuantizedModelFormat.LayerKind.FloatConv2d, typeof(FloatConv2d), WriteFloatConv, ReadFloatConv),
     ];
 
     /// <summary>The entry of <paramref name="layer"/>'s exact type.</summary>
@@ -84,6 +88,68 @@ internal static class QuantizedLayerCatalog
         long weightCount = checked((long)outC * (shape.Channels / groups) * kh * kw);
         var (scales, bias, weights, inQ, outQ) = ReadWeighted(ref r, name, outC, weightCount);
         return new QuantizedConv2d(name, shape, outC, kh, kw, sh, sw, ph, pw, dh, dw, groups, weights, scales, bias, inQ, outQ, relu);
+    }
+
+    private static void WriteFloatLinear(BinaryWriter w, QuantizedLayer layer)
+    {
+        var l = (FloatLinear)layer;
+        w.Write(l.InFeatures);
+        w.Write(l.OutFeatures);
+        w.Write(l.FusedReLU);
+        WriteFloatWeighted(w, l);
+    }
+
+    private static QuantizedLayer ReadFloatLinear(ref PayloadReader r, string name, ActivationShape shape)
+    {
+        int inF = r.Dimension($"'{name}' in_features");
+        int outF = r.Dimension($"'{name}' out_features");
+        bool relu = r.Bool($"'{name}' relu flag");
+        var (weights, bias, inQ, outQ) = ReadFloatWeighted(ref r, name, outF, checked((long)inF * outF));
+        return new FloatLinear(name, inF, outF, weights, bias, inQ, outQ, relu);
+    }
+
+    private static void WriteFloatConv(BinaryWriter w, QuantizedLayer layer)
+    {
+        var c = (FloatConv2d)layer;
+        foreach (int v in new[] { c.OutputShape.Channels, c.KernelHeight, c.KernelWidth, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups })
+            w.Write(v);
+        w.Write(c.FusedReLU);
+        WriteFloatWeighted(w, c);
+    }
+
+    private static QuantizedLayer ReadFloatConv(ref PayloadReader r, string name, ActivationShape shape)
+    {
+        int outC = r.Dimension($"'{name}' out_channels");
+        int kh = r.Dimension($"'{name}' kernel height"), kw = r.Dimension($"'{name}' kernel width");
+        int sh = r.Dimension($"'{name}' stride"), sw = r.Dimension($"'{name}' stride");
+        int ph = r.NonNegative($"'{name}' padding"), pw = r.NonNegative($"'{name}' padding");
+        int dh = r.Dimension($"'{name}' dilation"), dw = r.Dimension($"'{name}' dilation");
+        int groups = r.Dimension($"'{name}' groups");
+        bool relu = r.Bool($"'{name}' relu flag");
+        if (shape.Channels % groups != 0)
+            throw QuantizedModelReader.Bad($"layer '{name}': {groups} groups do not divide {shape.Channels} channels");
+        long weightCount = checked((long)outC * (shape.Channels / groups) * kh * kw);
+        var (weights, bias, inQ, outQ) = ReadFloatWeighted(ref r, name, outC, weightCount);
+        return new FloatConv2d(name, shape, outC, kh, kw, sh, sw, ph, pw, dh, dw, groups, weights, bias, inQ, outQ, relu);
+    }
+
+    private static void WriteFloatWeighted(BinaryWriter w, FloatWeightedLayer layer)
+    {
+        w.Write((ReadOnlySpan<byte>)System.Runtime.InteropServices.MemoryMarshal.AsBytes(layer.Weights.AsSpan()));
+        w.Write((ReadOnlySpan<byte>)System.Runtime.InteropServices.MemoryMarshal.AsBytes(layer.Bias.AsSpan()));
+        QuantizedModelWriter.WriteQ(w, layer.Input);
+        QuantizedModelWriter.WriteQ(w, layer.Output);
+    }
+
+    private static (float[] Weights, float[] Bias, QuantizationParameters Input, QuantizationParameters Output) ReadFloatWeighted(
+        ref PayloadReader r, string name, int outputs, long weightCount)
+    {
+        // Bounded by what is left of the payload (4 bytes each) before anything is allocated.
+        if (weightCount > QuantizedModelReader.MaxElements / 4)
+            throw QuantizedModelReader.Bad($"layer '{name}' declares {weightCount} float weights (at most {QuantizedModelReader.MaxElements / 4})");
+        var weights = r.Singles((int)weightCount, $"'{name}' weights");
+        var bias = r.Singles(outputs, $"'{name}' bias");
+        return (weights, bias, r.QParams($"'{name}' input quantization"), r.QParams($"'{name}' output quantization"));
     }
 
     private static void WriteMaxPool(BinaryWriter w, QuantizedLayer layer)

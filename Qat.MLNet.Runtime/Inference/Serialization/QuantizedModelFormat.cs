@@ -4,10 +4,12 @@ using System.Text;
 namespace Qat.MLNet.Inference;
 
 /// <summary>
-/// The binary file format of <see cref="QuantizedModel"/>, version 2 (version 1 files still load). All numbers little-endian.
+/// The binary file format of <see cref="QuantizedModel"/>, version 3 (versions 1 and 2 still load). All numbers little-endian.
+/// A model is written at the lowest version that holds it: version 2 unless it has layers kept in float (version 3), so
+/// an all-int8 model still loads in libraries that read version 2.
 /// <code>
 /// header   8 bytes  magic "QATMLQM1"
-///          2 bytes  format version (2)
+///          2 bytes  format version (2, or 3 with float layers)
 ///          2 bytes  reserved (0)
 ///          8 bytes  payload length in bytes
 ///         32 bytes  SHA-256 of the payload
@@ -25,7 +27,10 @@ public static class QuantizedModelFormat
     public static ReadOnlySpan<byte> Magic => "QATMLQM1"u8;
 
     /// <summary>The version this library writes.</summary>
-    public const ushort Version = 2;
+    public const ushort Version = 3;
+
+    /// <summary>The version of models without float layers.</summary>
+    internal const ushort Int8OnlyVersion = 2;
 
     /// <summary>The oldest version this library reads (version 1: no standardization block).</summary>
     public const ushort OldestReadableVersion = 1;
@@ -44,6 +49,8 @@ public static class QuantizedModelFormat
         AvgPool2d = 4,
         ReLU = 5,
         Flatten = 6,
+        FloatLinear = 7,
+        FloatConv2d = 8,
     }
 
     internal static byte[] Hash(ReadOnlySpan<byte> payload) => SHA256.HashData(payload);

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace Qat.MLNet.Inference;
 
-/// <summary>Writes a <see cref="QuantizedModel"/> in <see cref="QuantizedModelFormat"/>, version <see cref="QuantizedModelFormat.Version"/>.</summary>
+/// <summary>Writes a <see cref="QuantizedModel"/> in <see cref="QuantizedModelFormat"/>, at the lowest version that holds it.</summary>
 /// <remarks>Each layer kind's own fields are written by its <see cref="QuantizedLayerCatalog"/> entry.</remarks>
 internal static class QuantizedModelWriter
 {
@@ -29,7 +29,8 @@ internal static class QuantizedModelWriter
         var payload = payloadStream.GetBuffer().AsSpan(0, (int)payloadStream.Length);
         Span<byte> header = stackalloc byte[QuantizedModelFormat.HeaderBytes];
         QuantizedModelFormat.Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt16LittleEndian(header[8..], QuantizedModelFormat.Version);
+        ushort version = model.Layers.Any(l => l is FloatWeightedLayer) ? QuantizedModelFormat.Version : QuantizedModelFormat.Int8OnlyVersion;
+        BinaryPrimitives.WriteUInt16LittleEndian(header[8..], version);
         BinaryPrimitives.WriteUInt16LittleEndian(header[10..], 0);
         BinaryPrimitives.WriteInt64LittleEndian(header[12..], payload.Length);
         QuantizedModelFormat.Hash(payload).CopyTo(header[20..]);
