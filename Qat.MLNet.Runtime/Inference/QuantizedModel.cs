@@ -272,6 +272,39 @@ public sealed class QuantizedModel
         }
     }
 
+    /// <summary>
+    /// The levels every layer writes for checked inputs (per-layer diagnosis): entry 0 is the quantized input, entry i + 1
+    /// layer i's output, each <paramref name="batchSize"/> x that layer's output size; with the quantization of each.
+    /// </summary>
+    internal (byte[] Levels, QuantizationParameters Quantization)[] RunLayers(ReadOnlySpan<float> input, int batchSize)
+    {
+        Check(input, new float[checked(batchSize * OutputSize)], batchSize);
+        var result = new (byte[], QuantizationParameters)[_layers.Length + 1];
+        var standardized = input.ToArray();
+        Standardization?.Apply(input, standardized, batchSize);
+        var current = new byte[checked(batchSize * _maxActivation + Int8Gemm.Slack)];
+        Input.Quantize(standardized, current);
+        var q = Input;
+        result[0] = (current[..(batchSize * InputSize)], q);
+        byte[] scratch = new byte[_maxScratch + Int8Gemm.Slack];
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            var layer = _layers[i];
+            var next = new byte[current.Length];
+            layer.Run(current, next, batchSize, scratch);
+            q = layer switch
+            {
+                QuantizedWeightedLayer w => w.Output,
+                FloatWeightedLayer f => f.Output,
+                QuantizedAvgPool2d a => a.Quantization,
+                _ => q,
+            };
+            result[i + 1] = (next[..(batchSize * layer.OutputShape.Size)], q);
+            current = next;
+        }
+        return result;
+    }
+
     /// <summary>Saves the model in the versioned, checksummed <see cref="QuantizedModelFormat"/>; the stream is left open.</summary>
     public void Save(Stream stream)
     {

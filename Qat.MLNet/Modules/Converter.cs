@@ -20,9 +20,7 @@ internal static class Converter
     {
         // Folded weights and other temporaries are tensors; the result holds only managed arrays.
         using var scope = NewDisposeScope();
-        var leaves = new List<(string Path, nn.Module Module)>();
-        Flatten(prepared, "", leaves);
-        leaves.RemoveAll(l => SupportedOperations.Find(l.Module)?.Role == OperationRole.Skipped);
+        var leaves = Leaves(prepared);
         if (leaves.Count < 2 || leaves[0].Module is not QuantStub stub || leaves[^1].Module is not DeQuantStub)
             throw new ArgumentException(
                 "Convert needs a chain that starts with a QuantStub and ends with a DeQuantStub (Sequential(QuantStub, ..., DeQuantStub)); " +
@@ -143,6 +141,15 @@ internal static class Converter
         var p = Pair(pool.padding, (0, 0));
         return new QuantizedAvgPool2d(path, shape, k.H, k.W, s.H, s.W, p.H, p.W, pool.ceil_mode, pool.count_include_pad,
             pool.divisor_override is long d ? (int)d : null, current);
+    }
+
+    /// <summary>The modules Convert converts, in the order the chain runs them (Dropout and Identity left out), with their paths.</summary>
+    internal static List<(string Path, nn.Module Module)> Leaves(nn.Module prepared)
+    {
+        var leaves = new List<(string Path, nn.Module Module)>();
+        Flatten(prepared, "", leaves);
+        leaves.RemoveAll(l => SupportedOperations.Find(l.Module)?.Role == OperationRole.Skipped);
+        return leaves;
     }
 
     /// <summary>The modules in the order a chain of Sequentials runs them.</summary>
