@@ -12,7 +12,13 @@ namespace Qat.MLNet.Reports;
 /// </summary>
 public sealed class QatTrainingReport
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
+    // Named literals: a layer whose fake-quant output equals float has an infinite SQNR.
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>The task, e.g. "multiclass classification".</summary>
     public required string Task { get; init; }
@@ -74,6 +80,15 @@ public sealed class QatTrainingReport
     /// <summary>Wall time of the whole training, conversion and evaluation.</summary>
     public required double TotalSeconds { get; init; }
 
+    /// <summary>The layers the int8 model runs in float (mixed precision: the trainer's keep-float list or its suggestion); empty when all are int8.</summary>
+    public IReadOnlyList<string> FloatLayers { get; init; } = [];
+
+    /// <summary>Why those layers are float (the list given, or the suggestion and the metric it aimed at); null when all are int8.</summary>
+    public string? FloatLayersReason { get; init; }
+
+    /// <summary>The per-layer analysis of the converted model on the evaluation data (empty when the trainer's <c>AnalyzeLayers</c> was off).</summary>
+    public IReadOnlyList<LayerQuantizationReport> Layers { get; init; } = [];
+
     /// <summary><see cref="FloatModelBytes"/> / <see cref="Int8ModelBytes"/>.</summary>
     [JsonIgnore]
     public double CompressionRatio => Int8ModelBytes == 0 ? double.NaN : (double)FloatModelBytes / Int8ModelBytes;
@@ -112,6 +127,14 @@ public sealed class QatTrainingReport
             text.AppendLine(phase);
         text.AppendLine(inv, $"on the {EvaluatedOn}: float {Float}; fake-quant {FakeQuantized}; int8 {Int8}");
         text.AppendLine(inv, $"parameters: float {FloatModelBytes:N0} bytes, int8 {Int8ModelBytes:N0} bytes ({CompressionRatio:F2}x smaller)");
+        if (FloatLayers.Count > 0)
+            text.AppendLine(inv, $"kept in float: {string.Join(", ", FloatLayers)} ({FloatLayersReason})");
+        foreach (var layer in Layers)
+        {
+            string gain = layer.MetricGainWhenFloat is { } g ? string.Create(inv, $"  float gains {g:+0.0000;-0.0000;0}") : "";
+            text.AppendLine(inv,
+                $"layer {layer.Name,-12} {layer.Kind,-16} SQNR {layer.SqnrDecibels,6:F1} dB  engine vs fake-quant max {layer.MaxStepsFromFakeQuant} step(s)  clipped {layer.ClippedFraction,7:P2}{gain}");
+        }
         text.Append(inv, $"latency per row (batch 1): float {FloatMicrosecondsPerRow:F1} us, int8 {Int8MicrosecondsPerRow:F1} us ({FloatMicrosecondsPerRow / Int8MicrosecondsPerRow:F1}x faster)");
         return text.ToString();
     }

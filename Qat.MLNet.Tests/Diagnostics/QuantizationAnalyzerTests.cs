@@ -70,6 +70,9 @@ public sealed class QuantizationAnalyzerTests
         // Noise accumulates: the SQNR after fc3 is below the SQNR after fc1.
         Assert.IsLessThan(analysis.Layers[0].SqnrDecibels, analysis.Layers[2].SqnrDecibels);
         Assert.IsTrue(analysis.Layers.All(l => l.FloatOutputMin <= l.FloatOutputMax && l.GridMin < l.GridMax));
+        // The weight histogram on the grid: every weight counted once; fc2's other channels crowd the middle levels.
+        Assert.AreEqual(32L * 32, fc2.WeightLevelCounts.Sum());
+        Assert.IsGreaterThan(0.9, fc2.WeightLevelCounts.Skip(128 - 8).Take(17).Sum() / 1024.0);
     }
 
     [TestMethod]

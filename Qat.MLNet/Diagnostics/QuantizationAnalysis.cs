@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Qat.MLNet.Reports;
 
 namespace Qat.MLNet.Diagnostics;
 
@@ -63,15 +64,7 @@ public sealed record QuantizationAnalysis
         md.AppendLine(c, $"Per-layer analysis on {SampleCount} samples.").AppendLine();
         if (FloatMetric is { } f && Int8Metric is { } q)
             md.AppendLine(c, $"Metric: float {f:F4}, int8 {q:F4} (drop {f - q:F4}).").AppendLine();
-        md.AppendLine("| layer | kind | SQNR dB | engine vs fake-quant steps (max / mean) | float range | grid | clipped | weight range | weight SQNR dB | outlier channels | metric with layer float |");
-        md.AppendLine("| --- | --- | ---: | ---: | --- | --- | ---: | --- | ---: | ---: | ---: |");
-        foreach (var l in Layers)
-        {
-            md.AppendLine(c, $"| {l.Name} | {l.Kind} | {Db(l.SqnrDecibels)} | {l.MaxStepsFromFakeQuant} / {l.MeanStepsFromFakeQuant:F3} | [{l.FloatOutputMin:G4}, {l.FloatOutputMax:G4}] | " +
-                $"[{l.GridMin:G4}, {l.GridMax:G4}] | {l.ClippedFraction:P2} | {(l.WeightMin is { } wmin ? $"[{wmin:G4}, {l.WeightMax:G4}]" : "")} | " +
-                $"{(l.WeightSqnrDecibels is { } w ? Db(w) : "")} | {(l.ChannelAbsMax.Count > 0 ? $"{l.OutlierChannels.Count} of {l.ChannelAbsMax.Count}" : "")} | " +
-                $"{(l.MetricWithLayerFloat is { } m ? m.ToString("F4", c) + (l.MetricGainWhenFloat is { } g ? $" ({g:+0.0000;-0.0000;0})" : "") : "")} |");
-        }
+        LayerTable.AppendMarkdown(md, Layers);
         if (MaximumMetricDrop is { } drop)
         {
             md.AppendLine();
@@ -83,5 +76,4 @@ public sealed record QuantizationAnalysis
         return md.ToString();
     }
 
-    private static string Db(double db) => double.IsPositiveInfinity(db) ? "inf" : db.ToString("F1", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,7 @@
 using Qat.MLNet.Inference;
 using Qat.MLNet.Modules;
 using Qat.MLNet.Quantization;
+using Qat.MLNet.Reports;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Diagnostics;
@@ -185,19 +186,26 @@ public static class QuantizationAnalyzer
         float median = sorted[sorted.Length / 2];
         var outliers = Enumerable.Range(0, channels).Where(c => absMax[c] > OutlierFactor * median).ToArray();
         double? weightSqnr = null;
+        long[] levelCounts = [];
         if (layer is QuantizedWeightedLayer int8)
         {
             var q = int8.Weights;
+            levelCounts = new long[256];
             double signal = 0, noise = 0;
             for (int i = 0; i < w.Length; i++)
             {
-                double e = w[i] - q[i] * int8.WeightScales[int8.WeightScales.Length == 1 ? 0 : i / perChannel];
+                float step = int8.WeightScales[int8.WeightScales.Length == 1 ? 0 : i / perChannel];
+                double e = w[i] - q[i] * step;
                 signal += (double)w[i] * w[i];
                 noise += e * e;
+                levelCounts[q[i] + 128]++;
             }
             weightSqnr = Sqnr(signal, noise);
         }
-        return report with { WeightMin = w.Min(), WeightMax = w.Max(), WeightSqnrDecibels = weightSqnr, ChannelAbsMax = absMax, OutlierChannels = outliers };
+        return report with
+        {
+            WeightMin = w.Min(), WeightMax = w.Max(), WeightSqnrDecibels = weightSqnr, ChannelAbsMax = absMax, OutlierChannels = outliers, WeightLevelCounts = levelCounts,
+        };
     }
 
     private static double Sqnr(double signal, double noise) => noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise);

@@ -60,6 +60,11 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
                 FormattableString.Invariant($"features {(data.Standardization is null ? "as given" : "standardized")}, network {_options.Network}, batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, weight decay {_options.WeightDecay}, seed {seed}."));
             var session = new QatTrainingSession(Host, channel, _options, data.Task, data, seed);
             var (model, report) = session.Run();
+            if (_options.ReportFolder is { } folder)
+            {
+                var files = QatReportFolder.Write(folder, report);
+                channel.Info(MessageSensitivity.None, $"Qat: wrote the training report to {Path.GetFullPath(folder)} ({files.Count} files).");
+            }
             return CreateTransformer(model, _options.FeatureColumnName, data.Task, report, new ScoringSettings(Host, _options.ThrowOnNonFiniteFeatures, _options.NumberOfScoringThreads));
         }
         finally

@@ -146,6 +146,37 @@ public abstract class QatTrainerOptions
     /// </summary>
     public IDataView? ValidationSet { get; set; }
 
+    /// <summary>
+    /// Weighted layers of <see cref="Network"/> to train and run in float (mixed precision), by their names in the network
+    /// as built (<c>fc3</c>, <c>conv1</c>; the engine's layer names add a <c>net.</c> prefix, which is accepted too). Each
+    /// stays float through PrepareQat with its output fake-quantized, and runs in float between the int8 layers. Names are
+    /// checked against the network before the first step. Default none.
+    /// </summary>
+    public IReadOnlyList<string>? KeepFloatLayers { get; set; }
+
+    /// <summary>
+    /// The largest int8-versus-float metric drop to accept on the evaluation data; when int8 loses more, Convert keeps in
+    /// float the fewest layers (most sensitive first, measured one at a time on the int8 engine) that bring it within the
+    /// drop. The metric is accuracy for classification (0.005 = half a point) and the negative mean squared error of the
+    /// (standardized) label for regression. Null, the default, converts every layer to int8.
+    /// </summary>
+    public double? MaximumInt8MetricDrop { get; set; }
+
+    /// <summary>
+    /// Whether Fit analyses the converted model layer by layer on (up to <see cref="QatDefaults.AnalysisRows"/> rows of) the
+    /// evaluation data and puts the table in the training report (<c>QatTrainingReport.Layers</c>): SQNR against float, int8
+    /// engine against fake-quant in output steps, ranges, weight outliers, the metric with each layer alone in float.
+    /// Default true.
+    /// </summary>
+    public bool AnalyzeLayers { get; set; } = true;
+
+    /// <summary>
+    /// A folder Fit writes its report to (created if missing; each file written whole or not at all): <c>report.md</c>,
+    /// <c>report.json</c>, <c>loss.png</c>, <c>accuracy.png</c> (classification), <c>sqnr.png</c> and one
+    /// <c>weights-LAYER.png</c> per int8 weighted layer. Null, the default, writes none.
+    /// </summary>
+    public string? ReportFolder { get; set; }
+
     /// <summary>A copy of these options (the trainer keeps one so later changes by the caller do not affect it).</summary>
     internal QatTrainerOptions Copy() => (QatTrainerOptions)MemberwiseClone();
 
@@ -186,6 +217,15 @@ public abstract class QatTrainerOptions
         Guard.InRange(FreezeObserversAfterEpoch is null or >= 0, nameof(FreezeObserversAfterEpoch), FreezeObserversAfterEpoch, "must be >= 0 or null (never).");
         Guard.InRange(FreezeBatchNormAfterEpoch is null or >= 0, nameof(FreezeBatchNormAfterEpoch), FreezeBatchNormAfterEpoch, "must be >= 0 or null (never).");
         Guard.InRange(NumberOfThreads is null or >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be positive or null.");
+        if (KeepFloatLayers is { } keep)
+        {
+            for (int i = 0; i < keep.Count; i++)
+                Guard.Require(!string.IsNullOrWhiteSpace(keep[i]), $"{nameof(KeepFloatLayers)}[{i}]", keep[i], "must name a weighted layer of the network.");
+            Guard.Require(keep.Distinct().Count() == keep.Count, nameof(KeepFloatLayers), string.Join(", ", keep), "names a layer twice.");
+        }
+        Guard.InRange(MaximumInt8MetricDrop is null || (MaximumInt8MetricDrop >= 0 && double.IsFinite(MaximumInt8MetricDrop.Value)), nameof(MaximumInt8MetricDrop), MaximumInt8MetricDrop,
+            "must be zero or a positive finite number, or null to convert every layer to int8.");
+        Guard.Require(ReportFolder is null || !string.IsNullOrWhiteSpace(ReportFolder), nameof(ReportFolder), ReportFolder, "must name a folder, or be null for no report.");
         if (QConfig is { } qconfig)
             Training.EngineQConfigCheck.Ensure(qconfig, nameof(QConfig));
         if (FreezeObserversAfterEpoch == 0)

@@ -93,6 +93,7 @@ internal sealed class QatTrainingSession
         var labels = zeros(_train.BatchSize);
         try
         {
+            var keepFloat = ConversionPlan.Resolve(model, _options.KeepFloatLayers); // checked before the first step
             int? keptFloat = null, keptQat = null;
             if (floatPlan.Epochs > 0)
             {
@@ -101,17 +102,19 @@ internal sealed class QatTrainingSession
                 optimizer.Dispose();
                 model.train(); // the validation pass left it in eval mode
             }
-            model = PrepareQat(model, qconfig);
+            model = PrepareQat(model, qconfig, keepFloat);
             optimizer = CreateOptimizer(model);
             keptQat = RunPhase(qatPlan, model, optimizer, input, labels, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds);
 
             model.eval();
-            _channel.Info(MessageSensitivity.None, "Qat: converting to int8.");
-            var converted = Quantizer.Convert(model, _shape);
+            var evaluation = _validation ?? _trainForEvaluation;
+            var analysis = ConversionPlan.Analyze(model, _shape, _options, _task, evaluation, _host.CheckAlive);
+            var suggested = analysis?.SuggestedFloatLayers ?? [];
+            _channel.Info(MessageSensitivity.None, suggested.Count == 0 ? "Qat: converting to int8." : $"Qat: converting to int8, keeping {string.Join(", ", suggested)} in float.");
+            var converted = Quantizer.Convert(model, _shape, suggested);
             var quantized = _data.Standardization is { } standardization
                 ? new QuantizedModel(converted.InputShape, converted.Input, converted.Layers, converted.Output, standardization)
                 : converted;
-            var evaluation = _validation ?? _trainForEvaluation;
             Quantizer.DisableFakeQuant(model);
             var floatMetrics = Evaluate(model, evaluation, input);
             Quantizer.EnableFakeQuant(model);
@@ -138,6 +141,9 @@ internal sealed class QatTrainingSession
                 Int8 = int8Metrics,
                 FloatModelBytes = floatBytes,
                 Int8ModelBytes = quantized.ParameterBytes,
+                FloatLayers = converted.Layers.Where(l => l is FloatWeightedLayer).Select(l => l.Name).ToList(),
+                FloatLayersReason = FloatLayersReason(analysis),
+                Layers = _options.AnalyzeLayers ? analysis?.Layers ?? [] : [],
                 FloatMicrosecondsPerRow = floatLatency,
                 Int8MicrosecondsPerRow = int8Latency,
                 TotalSeconds = clock.Elapsed.TotalSeconds,
@@ -151,6 +157,17 @@ internal sealed class QatTrainingSession
             optimizer?.Dispose();
             model.Dispose();
         }
+    }
+
+    /// <summary>Why layers run in float: the options' list, the suggestion, or both; null when none does.</summary>
+    private string? FloatLayersReason(Diagnostics.QuantizationAnalysis? analysis)
+    {
+        var reasons = new List<string>();
+        if (_options.KeepFloatLayers is { Count: > 0 } keep)
+            reasons.Add($"KeepFloatLayers: {string.Join(", ", keep)}");
+        if (analysis is { SuggestedFloatLayers.Count: > 0 } a)
+            reasons.Add(FormattableString.Invariant($"MaximumInt8MetricDrop {a.MaximumMetricDrop}: int8 {a.Int8Metric:F4} against float {a.FloatMetric:F4}; with {string.Join(", ", a.SuggestedFloatLayers)} float {a.SuggestedMetric:F4}{(a.MeetsTarget == true ? "" : ", still short of the target")}"));
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
 
     /// <summary>The epochs of a phase: as set, or <c>ceil(steps / steps per epoch)</c> capped at MaximumEpochsPerPhase.</summary>
@@ -263,8 +280,15 @@ internal sealed class QatTrainingSession
         best = copy;
     }
 
-    private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, QConfig qconfig) =>
-        Quantizer.PrepareQat(Quantizer.FuseModules(model, inplace: true), qconfig, inplace: true);
+    private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, QConfig qconfig, IReadOnlyList<nn.Module> keepFloat)
+    {
+        // Which modules to keep is read before fusion: fusion puts new modules at the same paths.
+        var paths = model.named_modules().Where(m => keepFloat.Contains(m.module)).Select(m => m.name).ToList();
+        var fused = Quantizer.FuseModules(model, inplace: true);
+        foreach (var path in paths)
+            Quantizer.SetQConfig(ModuleTree.Resolve(fused, path), null);
+        return Quantizer.PrepareQat(fused, qconfig, inplace: true);
+    }
 
     // Our own SGD/Adam: TorchSharp's optimizers can crash under concurrent garbage collection (see ParameterUpdater).
     private ParameterUpdater CreateOptimizer(nn.Module<Tensor, Tensor> model) => _options.Optimizer switch

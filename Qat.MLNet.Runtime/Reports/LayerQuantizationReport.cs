@@ -1,6 +1,9 @@
-namespace Qat.MLNet.Diagnostics;
+namespace Qat.MLNet.Reports;
 
-/// <summary>What quantization does to one layer of a converted model, measured on given data (see <see cref="QuantizationAnalyzer"/>).</summary>
+/// <summary>
+/// What quantization does to one layer of a converted model, measured on given data by the training side's
+/// <c>Qat.MLNet.Diagnostics.QuantizationAnalyzer</c> (and kept in <see cref="QatTrainingReport.Layers"/>).
+/// </summary>
 public sealed record LayerQuantizationReport
 {
     /// <summary>The layer's path in the model (the engine layer's name), e.g. <c>net.fc1</c>.</summary>
@@ -56,10 +59,16 @@ public sealed record LayerQuantizationReport
     public IReadOnlyList<float> ChannelAbsMax { get; init; } = [];
 
     /// <summary>
-    /// Output channels whose largest absolute weight is over <see cref="QuantizationAnalyzer.OutlierFactor"/> times the
-    /// median channel's: with one per-tensor scale they squeeze every other channel onto few levels.
+    /// Output channels whose largest absolute weight is over 4 times the median channel's: with one per-tensor scale they
+    /// squeeze every other channel onto few levels.
     /// </summary>
     public IReadOnlyList<int> OutlierChannels { get; init; } = [];
+
+    /// <summary>
+    /// How many float weights (BatchNorm folded) fall on each int8 level -128 to 127 of their channel's step (index 0 is
+    /// level -128): the weight histogram on the quantization grid. Empty for layers without weights or kept float.
+    /// </summary>
+    public IReadOnlyList<long> WeightLevelCounts { get; init; } = [];
 
     /// <summary>The metric with only this layer in float (the rest int8, on the engine); null when not measured.</summary>
     public double? MetricWithLayerFloat { get; init; }
