@@ -228,7 +228,7 @@ public static class QuantizationAnalyzer
     /// <summary>Runs <paramref name="action"/> with every fake-quantize off, then restores each switch as it was.</summary>
     private static T WithFakeQuantOff<T>(nn.Module model, Func<T> action)
     {
-        var switches = model.modules().OfType<FakeQuantize>().Select(fq => (fq, fq.FakeQuantEnabled)).ToList();
+        var switches = model.modules().OfType<FakeQuantizeBase>().Select(fq => (fq, fq.FakeQuantEnabled)).ToList();
         Quantizer.DisableFakeQuant(model);
         try
         {

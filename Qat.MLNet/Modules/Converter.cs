@@ -25,7 +25,7 @@ internal static class Converter
             throw new ArgumentException(
                 "Convert needs a chain that starts with a QuantStub and ends with a DeQuantStub (Sequential(QuantStub, ..., DeQuantStub)); " +
                 $"this one runs [{string.Join(", ", leaves.Select(l => $"{l.Path}: {l.Module.GetType().Name}"))}].", nameof(prepared));
-        if (stub.ActivationPostProcess is not FakeQuantize inputFq)
+        if (stub.ActivationPostProcess is not FakeQuantizeBase inputFq)
             throw new ArgumentException($"The QuantStub '{leaves[0].Path}' has no FakeQuantize: prepare the model with Quantizer.PrepareQat first.", nameof(prepared));
 
         var keep = new HashSet<string>(keepFloat ?? [], StringComparer.Ordinal);
@@ -67,7 +67,7 @@ internal static class Converter
     {
         if (leaf is FloatFallback fallback)
         {
-            if (fallback.ActivationPostProcess is not FakeQuantize fq)
+            if (fallback.ActivationPostProcess is not FakeQuantizeBase fq)
                 throw new ArgumentException($"The float layer '{path}' has no output FakeQuantize: prepare the model with Quantizer.PrepareQat.");
             return step => FloatLayerConverter.Convert(path, fallback.Module, step.Shape, step.Input, ActivationQParams(path, fq));
         }
@@ -182,13 +182,13 @@ internal static class Converter
         throw new ArgumentException("The model has no weighted layer to infer the input shape from: pass it to Convert.");
     }
 
-    private static QuantizationParameters ActivationQParams(string path, FakeQuantize fq)
+    private static QuantizationParameters ActivationQParams(string path, FakeQuantizeBase fq)
     {
-        if (!fq.ActivationPostProcess.HasObserved)
+        if (!fq.HasQParams)
             throw new InvalidOperationException(
                 $"The activation observer of '{path}' ({fq.ActivationPostProcess.GetType().Name}) has seen no data, so its scale would be PyTorch's placeholder 1.0 " +
                 "and the int8 model would be garbage. Run the prepared model forward on training or calibration batches (in training mode, observers enabled) before Convert.");
-        var (scales, zeroPoints) = fq.ActivationPostProcess.CalculateQParamsArrays();
+        var (scales, zeroPoints) = fq.CalculateQParamsArrays();
         if (fq.Dtype != QuantDType.QUInt8 || fq.IsPerChannel)
             throw new NotSupportedException($"Activations must be per-tensor quint8 for the int8 engine, not {fq.Dtype.TorchName()} {fq.QScheme.TorchName()}.");
         var q = new QuantizationParameters(scales[0], zeroPoints[0], fq.QuantMin, fq.QuantMax);
@@ -197,7 +197,7 @@ internal static class Converter
     }
 
     private static QuantizationParameters OutputQParams(string path, Qat.QatModule module)
-        => module.ActivationPostProcess is FakeQuantize fq
+        => module.ActivationPostProcess is FakeQuantizeBase fq
             ? ActivationQParams(path, fq)
             : throw new ArgumentException($"Layer '{path}' has no output FakeQuantize: prepare the model with Quantizer.PrepareQat.");
 
@@ -223,8 +223,7 @@ internal static class Converter
             OutputQParams(path, module), relu);
     }
 
-    /// <summary>PyTorch's <c>fuse_conv_bn_weights</c>: W * (gamma * rsqrt(var + eps)), (b - mean) * rsqrt(var + eps) * gamma + beta.</summary>
-    /// <summary>PyTorch's <c>fuse_conv_bn_weights</c> of a convolution's weight and bias with <paramref name="bn"/>'s running statistics (gamma 1 and beta 0 without affine).</summary>
+    /// <summary>PyTorch's <c>fuse_conv_bn_weights</c> (W * (gamma * rsqrt(var + eps)), (b - mean) * rsqrt(var + eps) * gamma + beta) of a convolution's weight and bias with <paramref name="bn"/>'s running statistics (gamma 1 and beta 0 without affine).</summary>
     internal static (Tensor Weight, Tensor? Bias) FoldBatchNorm(Tensor convWeight, Tensor? convBias, BatchNorm2d bn)
     {
         using var noGrad = no_grad();
@@ -248,61 +247,67 @@ internal static class Converter
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var observer = WeightObserverAfterLastLook(module, weight, out var temporary);
-        try
+        var w = WeightQParamsAfterLastLook(module, weight);
+        if (w.Dtype != QuantDType.QInt8 || !w.QScheme.IsSymmetric())
+            throw new NotSupportedException($"Layer '{path}': weights must be symmetric qint8 for the int8 engine (zero point 0), not {w.Dtype.TorchName()} {w.QScheme.TorchName()}.");
+        var (scales, zeroPoints) = (w.Scales, w.ZeroPoints);
+        if (zeroPoints.Any(z => z != 0))
+            throw new NotSupportedException($"Layer '{path}': weight zero points must be 0.");
+        int channels = (int)weight.shape[0];
+        if (w.QScheme.IsPerChannel() && (scales.Length != channels || w.ChAxis != 0))
+            throw new NotSupportedException($"Layer '{path}': per-channel weight scales must be along axis 0, one per output channel.");
+        var values = weight.detach().contiguous().data<float>().ToArray();
+        int perChannel = values.Length / channels;
+        var q = new sbyte[values.Length];
+        for (int i = 0; i < values.Length; i++)
         {
-            if (observer.Dtype != QuantDType.QInt8 || !observer.QScheme.IsSymmetric())
-                throw new NotSupportedException($"Layer '{path}': weights must be symmetric qint8 for the int8 engine (zero point 0), not {observer.Dtype.TorchName()} {observer.QScheme.TorchName()}.");
-            var (scales, zeroPoints) = observer.CalculateQParamsArrays();
-            if (zeroPoints.Any(z => z != 0))
-                throw new NotSupportedException($"Layer '{path}': weight zero points must be 0.");
-            int channels = (int)weight.shape[0];
-            if (observer.QScheme.IsPerChannel() && (scales.Length != channels || ((PerChannelMinMaxObserver)observer).ChAxis != 0))
-                throw new NotSupportedException($"Layer '{path}': per-channel weight scales must be along axis 0, one per output channel.");
-            var values = weight.detach().contiguous().data<float>().ToArray();
-            int perChannel = values.Length / channels;
-            var q = new sbyte[values.Length];
-            for (int i = 0; i < values.Length; i++)
-            {
-                float inv = 1f / scales[scales.Length == 1 ? 0 : i / perChannel];
-                q[i] = (sbyte)RoundAddClamp.Apply(values[i] * inv, 0f, -128f, 127f); // PyTorch's _quantize_weight, zero point 0
-            }
-            return (q, scales);
+            float inv = 1f / scales[scales.Length == 1 ? 0 : i / perChannel];
+            q[i] = (sbyte)RoundAddClamp.Apply(values[i] * inv, 0f, -128f, 127f); // PyTorch's _quantize_weight, zero point 0
         }
-        finally
-        {
-            temporary?.Dispose();
-        }
+        return (q, scales);
     }
 
-    private static ObserverBase WeightObserverAfterLastLook(Qat.QatModule module, Tensor weight, out nn.Module? temporary)
+    /// <summary>The weight qparams Convert quantizes with, and the scheme they are in.</summary>
+    private readonly record struct WeightQParams(float[] Scales, int[] ZeroPoints, QuantDType Dtype, QScheme QScheme, int ChAxis);
+
+    /// <summary>
+    /// PyTorch's convert runs the weight post-process on the weight once more (observing it, unless observation is off)
+    /// and takes its <c>calculate_qparams()</c>: an observer's, or a learnable fake-quantize's learned ones. The look is
+    /// taken on a copy, so the QAT model does not change.
+    /// </summary>
+    private static WeightQParams WeightQParamsAfterLastLook(Qat.QatModule module, Tensor weight)
     {
-        temporary = null;
         switch (module.WeightFakeQuant)
         {
-            case FakeQuantize fq when !fq.ObserverEnabled:
-                return fq.ActivationPostProcess.HasObserved ? fq.ActivationPostProcess
-                    : throw new InvalidOperationException(
+            case FakeQuantizeBase fq when !fq.ObserverEnabled:
+                if (!fq.HasQParams)
+                    throw new InvalidOperationException(
                         $"The weight observer of a {module.GetType().Name} is disabled and has seen no weights: its scale would be the placeholder 1.0. " +
                         "Enable it (Quantizer.EnableObserver) or run the model forward once before disabling observers.");
-            case FakeQuantize fq:
+                return Of(fq);
+            case FakeQuantizeBase fq:
             {
-                var copy = (FakeQuantize)module.QConfig.Weight.Create();
+                using var copy = (FakeQuantizeBase)module.QConfig.Weight.Create();
                 QuantizationState.LoadStateDict(copy, fq.state_dict());
                 copy.forward(weight);
-                temporary = copy;
-                return copy.ActivationPostProcess;
+                return Of(copy);
             }
             case ObserverBase observer:
             {
-                var copy = (ObserverBase)module.QConfig.Weight.Create();
+                using var copy = (ObserverBase)module.QConfig.Weight.Create();
                 QuantizationState.LoadStateDict(copy, observer.state_dict());
                 copy.forward(weight);
-                temporary = copy;
-                return copy;
+                var (scales, zeroPoints) = copy.CalculateQParamsArrays();
+                return new WeightQParams(scales, zeroPoints, copy.Dtype, copy.QScheme, copy is PerChannelMinMaxObserver p ? p.ChAxis : -1);
             }
             default:
-                throw new NotSupportedException($"The weight post-process {module.WeightFakeQuant.GetType().Name} is neither a FakeQuantize nor an observer.");
+                throw new NotSupportedException($"The weight post-process {module.WeightFakeQuant.GetType().Name} is neither a fake-quantize nor an observer.");
+        }
+
+        static WeightQParams Of(FakeQuantizeBase fq)
+        {
+            var (scales, zeroPoints) = fq.CalculateQParamsArrays();
+            return new WeightQParams(scales, zeroPoints, fq.Dtype, fq.QScheme, fq.ChAxis);
         }
     }
 

@@ -179,16 +179,22 @@ public static class Quantizer
     }
 
     /// <summary>Turns observation off in every FakeQuantize of the tree: scales and zero points freeze (PyTorch: <c>disable_observer</c>).</summary>
-    public static void DisableObserver(nn.Module model) => ForEach<FakeQuantize>(model, fq => fq.DisableObserver());
+    public static void DisableObserver(nn.Module model) => ForEach<FakeQuantizeBase>(model, fq => fq.DisableObserver());
 
     /// <summary>Turns observation on in every FakeQuantize of the tree (PyTorch: <c>enable_observer</c>).</summary>
-    public static void EnableObserver(nn.Module model) => ForEach<FakeQuantize>(model, fq => fq.EnableObserver());
+    public static void EnableObserver(nn.Module model) => ForEach<FakeQuantizeBase>(model, fq => fq.EnableObserver());
 
     /// <summary>Turns fake quantization off in every FakeQuantize of the tree (PyTorch: <c>disable_fake_quant</c>).</summary>
-    public static void DisableFakeQuant(nn.Module model) => ForEach<FakeQuantize>(model, fq => fq.DisableFakeQuant());
+    public static void DisableFakeQuant(nn.Module model) => ForEach<FakeQuantizeBase>(model, fq => fq.DisableFakeQuant());
 
     /// <summary>Turns fake quantization on in every FakeQuantize of the tree (PyTorch: <c>enable_fake_quant</c>).</summary>
-    public static void EnableFakeQuant(nn.Module model) => ForEach<FakeQuantize>(model, fq => fq.EnableFakeQuant());
+    public static void EnableFakeQuant(nn.Module model) => ForEach<FakeQuantizeBase>(model, fq => fq.EnableFakeQuant());
+
+    /// <summary>
+    /// Switches every <see cref="LearnableFakeQuantize"/> of the tree to learning its scale and zero point (observers off),
+    /// PyTorch's <c>enable_param_learning</c> on each; other fake-quantizes are left as they are.
+    /// </summary>
+    public static void EnableParamLearning(nn.Module model) => ForEach<LearnableFakeQuantize>(model, fq => fq.EnableParamLearning());
 
     /// <summary>Freezes the BatchNorm statistics of every QAT ConvBn module (PyTorch: <c>freeze_bn_stats</c>).</summary>
     public static void FreezeBatchNormStats(nn.Module model) => ForEach<Qat.ConvBn2d>(model, m => m.FreezeBatchNormStats());

@@ -13,8 +13,8 @@ internal sealed class AdamUpdater : ParameterUpdater
     private const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
     private readonly Dictionary<Parameter, int> _steps = new();
 
-    public AdamUpdater(IEnumerable<Parameter> parameters, double learningRate, double weightDecay)
-        : base(parameters, learningRate, weightDecay)
+    public AdamUpdater(IEnumerable<Parameter> parameters, double learningRate, double weightDecay, IEnumerable<Parameter>? withoutDecay = null)
+        : base(parameters, learningRate, weightDecay, withoutDecay)
     {
     }
 
@@ -24,10 +24,10 @@ internal sealed class AdamUpdater : ParameterUpdater
     {
         int t = _steps[parameter] = _steps.GetValueOrDefault(parameter) + 1;
         double correction1 = 1 - Math.Pow(Beta1, t), correction2 = 1 - Math.Pow(Beta2, t);
-        using Scalar one = 1.ToScalar(), decay = WeightDecay.ToScalar(), beta1 = Beta1.ToScalar(), oneMinusBeta1 = (1 - Beta1).ToScalar(),
+        using Scalar one = 1.ToScalar(), decay = WeightDecayOf(parameter).ToScalar(), beta1 = Beta1.ToScalar(), oneMinusBeta1 = (1 - Beta1).ToScalar(),
             beta2 = Beta2.ToScalar(), oneMinusBeta2 = (1 - Beta2).ToScalar(), sqrtCorrection2 = Math.Sqrt(correction2).ToScalar(),
             epsilon = Epsilon.ToScalar(), step = (-LearningRate / correction1).ToScalar();
-        var g = WeightDecay == 0 ? grad : grad.add(parameter, decay);
+        var g = WeightDecayOf(parameter) == 0 ? grad : grad.add(parameter, decay);
         var (m, v) = (state[0], state[1]);
         m.mul_(beta1).add_(g, oneMinusBeta1);
         v.mul_(beta2).addcmul_(g, g, oneMinusBeta2);

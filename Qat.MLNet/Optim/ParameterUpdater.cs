@@ -17,12 +17,18 @@ internal abstract class ParameterUpdater : IDisposable
 {
     private readonly Dictionary<Parameter, Tensor[]> _state = new();
 
-    protected ParameterUpdater(IEnumerable<Parameter> parameters, double learningRate, double weightDecay)
+    private readonly HashSet<Parameter> _withoutDecay;
+
+    protected ParameterUpdater(IEnumerable<Parameter> parameters, double learningRate, double weightDecay, IEnumerable<Parameter>? withoutDecay)
     {
         Parameters = parameters.ToArray();
         LearningRate = learningRate;
         WeightDecay = weightDecay;
+        _withoutDecay = new HashSet<Parameter>(withoutDecay ?? [], ReferenceEqualityComparer.Instance);
     }
+
+    /// <summary>The weight decay of <paramref name="parameter"/>: none for the learned quantization parameters (decay would shrink a scale toward zero).</summary>
+    protected double WeightDecayOf(Parameter parameter) => _withoutDecay.Contains(parameter) ? 0 : WeightDecay;
 
     protected IReadOnlyList<Parameter> Parameters { get; }
 

@@ -13,8 +13,8 @@ internal sealed class SgdUpdater : ParameterUpdater
     private readonly double _momentum;
     private readonly HashSet<Parameter> _started = new();
 
-    public SgdUpdater(IEnumerable<Parameter> parameters, double learningRate, double momentum, double weightDecay)
-        : base(parameters, learningRate, weightDecay)
+    public SgdUpdater(IEnumerable<Parameter> parameters, double learningRate, double momentum, double weightDecay, IEnumerable<Parameter>? withoutDecay = null)
+        : base(parameters, learningRate, weightDecay, withoutDecay)
     {
         _momentum = momentum;
     }
@@ -23,8 +23,8 @@ internal sealed class SgdUpdater : ParameterUpdater
 
     protected override void Update(Parameter parameter, Tensor grad, Tensor[] state)
     {
-        using Scalar one = 1.ToScalar(), decay = WeightDecay.ToScalar(), momentum = _momentum.ToScalar(), step = (-LearningRate).ToScalar();
-        var g = WeightDecay == 0 ? grad : grad.add(parameter, decay);
+        using Scalar one = 1.ToScalar(), decay = WeightDecayOf(parameter).ToScalar(), momentum = _momentum.ToScalar(), step = (-LearningRate).ToScalar();
+        var g = WeightDecayOf(parameter) == 0 ? grad : grad.add(parameter, decay);
         if (_momentum != 0)
         {
             var buffer = state[0];

@@ -66,6 +66,27 @@ public sealed class QConfig
         _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "backend must be Fbgemm, Qnnpack or X86."),
     };
 
+    /// <summary>
+    /// <see cref="GetDefaultQat"/> with learnable scales and zero points (LSQ): the same observers, ranges and schemes, in
+    /// <see cref="LearnableFakeQuantize"/> modules with LSQ's gradient scaling. They start as observer-driven fake-quantizes;
+    /// <c>Quantizer.EnableParamLearning</c> (the trainers: when the observers freeze) hands the qparams to the optimizer.
+    /// PyTorch 1.13 has no such default: this is what its <c>_LearnableFakeQuantize</c> documentation builds by hand.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An unknown backend.</exception>
+    public static QConfig GetDefaultQatLearnable(QuantBackend backend) => backend switch
+    {
+        // reduce_range for fbgemm: the learnable module takes the effective range itself.
+        QuantBackend.Fbgemm or QuantBackend.X86 => new QConfig(
+            LearnableFakeQuantize.WithArgs(MovingAverageMinMaxObserver.WithArgs(), quantMin: 0, quantMax: 127, useGradScaling: true, dtype: QuantDType.QUInt8, qscheme: QScheme.PerTensorAffine),
+            LearnableFakeQuantize.WithArgs(MovingAveragePerChannelMinMaxObserver.WithArgs(), quantMin: -128, quantMax: 127, useGradScaling: true,
+                dtype: QuantDType.QInt8, qscheme: QScheme.PerChannelSymmetric, chAxis: 0)),
+        QuantBackend.Qnnpack => new QConfig(
+            LearnableFakeQuantize.WithArgs(MovingAverageMinMaxObserver.WithArgs(), quantMin: 0, quantMax: 255, useGradScaling: true, dtype: QuantDType.QUInt8, qscheme: QScheme.PerTensorAffine),
+            LearnableFakeQuantize.WithArgs(MovingAverageMinMaxObserver.WithArgs(), quantMin: -128, quantMax: 127, useGradScaling: true,
+                dtype: QuantDType.QInt8, qscheme: QScheme.PerTensorSymmetric)),
+        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "backend must be Fbgemm, Qnnpack or X86."),
+    };
+
     /// <inheritdoc />
     public override string ToString() => $"QConfig(activation: {Activation}, weight: {Weight})";
 }

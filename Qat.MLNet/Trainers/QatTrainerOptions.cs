@@ -147,6 +147,14 @@ public abstract class QatTrainerOptions
     public IDataView? ValidationSet { get; set; }
 
     /// <summary>
+    /// Learn the quantization scales and zero points by gradient descent (LSQ, PyTorch's <c>_LearnableFakeQuantize</c>):
+    /// the backend's qconfig in learnable form (<c>QConfig.GetDefaultQatLearnable</c>); the observers set the qparams until
+    /// <see cref="FreezeObserversAfterEpoch"/>, then the optimizer learns them (without weight decay). Cannot be combined
+    /// with an explicit <see cref="QConfig"/> (give a learnable one there instead). Default false.
+    /// </summary>
+    public bool LearnableScales { get; set; }
+
+    /// <summary>
     /// Weighted layers of <see cref="Network"/> to train and run in float (mixed precision), by their names in the network
     /// as built (<c>fc3</c>, <c>conv1</c>; the engine's layer names add a <c>net.</c> prefix, which is accepted too). Each
     /// stays float through PrepareQat with its output fake-quantized, and runs in float between the int8 layers. Names are
@@ -228,6 +236,10 @@ public abstract class QatTrainerOptions
         Guard.Require(ReportFolder is null || !string.IsNullOrWhiteSpace(ReportFolder), nameof(ReportFolder), ReportFolder, "must name a folder, or be null for no report.");
         if (QConfig is { } qconfig)
             Training.EngineQConfigCheck.Ensure(qconfig, nameof(QConfig));
+        Guard.Require(!(LearnableScales && QConfig is not null), nameof(LearnableScales), LearnableScales,
+            "cannot be combined with an explicit QConfig: leave QConfig null (the backend's learnable qconfig is used), or pass a learnable QConfig (QConfig.GetDefaultQatLearnable) without LearnableScales.");
+        Guard.Require(!LearnableScales || FreezeObserversAfterEpoch is not null, nameof(FreezeObserversAfterEpoch), FreezeObserversAfterEpoch,
+            "must be set with LearnableScales: learning of the scales begins when the observers freeze.");
         if (FreezeObserversAfterEpoch == 0)
             throw new ArgumentOutOfRangeException(nameof(FreezeObserversAfterEpoch), FreezeObserversAfterEpoch,
                 "FreezeObserversAfterEpoch (0) would freeze the observers before they have seen any data; use 1 or more, or null.");
@@ -235,7 +247,9 @@ public abstract class QatTrainerOptions
 
     /// <summary>The qconfig in effect and its name for reports.</summary>
     internal (QConfig QConfig, string Name) ResolveQConfig() =>
-        QConfig is { } q ? (q, "custom") : (QConfig.GetDefaultQat(Backend), Backend.ToString().ToLowerInvariant());
+        QConfig is { } q ? (q, "custom")
+        : LearnableScales ? (QConfig.GetDefaultQatLearnable(Backend), Backend.ToString().ToLowerInvariant() + " learnable (LSQ)")
+        : (QConfig.GetDefaultQat(Backend), Backend.ToString().ToLowerInvariant());
 
     /// <summary>The learning rate of 0-based <paramref name="epoch"/> out of <paramref name="epochs"/>.</summary>
     internal double LearningRateAt(int epoch, int epochs) => LearningRateSchedule switch

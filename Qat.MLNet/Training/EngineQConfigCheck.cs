@@ -36,7 +36,7 @@ internal static class EngineQConfigCheck
 
     private static (QuantDType Dtype, QScheme Scheme, int Axis) Describe(torch.nn.Module module) => module switch
     {
-        FakeQuantize fq => (fq.Dtype, fq.QScheme, fq.ChAxis),
+        FakeQuantizeBase fq => (fq.Dtype, fq.QScheme, fq.ChAxis),
         PerChannelMinMaxObserver observer => (observer.Dtype, observer.QScheme, observer.ChAxis),
         ObserverBase observer => (observer.Dtype, observer.QScheme, -1),
         _ => throw new ArgumentException($"The qconfig makes a {module.GetType().Name}, neither a FakeQuantize nor an observer."),

@@ -103,6 +103,8 @@ internal sealed class QatTrainingSession
                 model.train(); // the validation pass left it in eval mode
             }
             model = PrepareQat(model, qconfig, keepFloat);
+            foreach (var learnable in model.modules().OfType<LearnableFakeQuantize>())
+                learnable.EnableStaticEstimate(); // the observers set the qparams until they freeze
             optimizer = CreateOptimizer(model);
             keptQat = RunPhase(qatPlan, model, optimizer, input, labels, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds);
 
@@ -206,7 +208,10 @@ internal sealed class QatTrainingSession
                 bool observersFrozen = qat && e >= _options.FreezeObserversAfterEpoch;
                 bool batchNormFrozen = qat && e >= _options.FreezeBatchNormAfterEpoch;
                 if (observersFrozen)
+                {
                     Quantizer.DisableObserver(model);
+                    Quantizer.EnableParamLearning(model); // learnable qparams (LSQ) take over from the observers; others are unaffected
+                }
                 if (batchNormFrozen)
                     Quantizer.FreezeBatchNormStats(model);
                 double learningRate = _options.LearningRateAt(epoch, plannedEpochs);
@@ -291,11 +296,15 @@ internal sealed class QatTrainingSession
     }
 
     // Our own SGD/Adam: TorchSharp's optimizers can crash under concurrent garbage collection (see ParameterUpdater).
-    private ParameterUpdater CreateOptimizer(nn.Module<Tensor, Tensor> model) => _options.Optimizer switch
+    private ParameterUpdater CreateOptimizer(nn.Module<Tensor, Tensor> model)
     {
-        QatOptimizer.Sgd => new SgdUpdater(model.parameters(), _options.LearningRate, _options.Momentum, _options.WeightDecay),
-        _ => new AdamUpdater(model.parameters(), _options.LearningRate, _options.WeightDecay),
-    };
+        var qparams = model.modules().OfType<LearnableFakeQuantize>().SelectMany(l => new[] { l.Scale, l.ZeroPoint }).ToList();
+        return _options.Optimizer switch
+        {
+            QatOptimizer.Sgd => new SgdUpdater(model.parameters(), _options.LearningRate, _options.Momentum, _options.WeightDecay, qparams),
+            _ => new AdamUpdater(model.parameters(), _options.LearningRate, _options.WeightDecay, qparams),
+        };
+    }
 
     /// <summary>
     /// Removes the batch norms' <c>num_batches_tracked</c> counters of the trainer's own network: TorchSharp's

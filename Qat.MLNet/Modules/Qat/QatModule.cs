@@ -34,6 +34,9 @@ public abstract class QatModule : nn.Module<Tensor, Tensor>, IHasActivationPostP
             throw new ArgumentException($"bias must be [{weight.shape[0]}], got [{string.Join(", ", bias.shape)}].", nameof(bias));
         _bias = bias;
         _weightFakeQuant = qconfig.Weight.Create();
+        // A learnable per-channel weight quantizer gets one scale per output channel now, before any optimizer holds its parameters.
+        if (_weightFakeQuant is LearnableFakeQuantize learnable && learnable.ChAxis >= 0)
+            learnable.EnsureChannels(weight.shape[learnable.ChAxis]);
     }
 
     /// <summary>The weight (PyTorch: <c>weight</c>), shared with the float module.</summary>

@@ -102,6 +102,65 @@ public static class FakeQuant
             .MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Per-tensor fake quantization with a learnable scale and zero point (PyTorch:
+    /// <c>torch._fake_quantize_learnable_per_tensor_affine</c>): the forward pass rounds the float zero point; the backward
+    /// pass gives x the straight-through gradient and scale and zero point LSQ's gradients, times <paramref name="gradFactor"/>.
+    /// </summary>
+    /// <param name="x">A float32 CPU tensor of any shape.</param>
+    /// <param name="scale">A one-element float32 tensor, positive (usually a parameter).</param>
+    /// <param name="zeroPoint">A one-element float32 tensor (usually a parameter).</param>
+    /// <param name="quantMin">The smallest integer level.</param>
+    /// <param name="quantMax">The largest integer level.</param>
+    /// <param name="gradFactor">The factor on the scale's and zero point's gradients (1, or LSQ's <c>1 / sqrt(numel x quant_max)</c>).</param>
+    /// <returns>The fake-quantized tensor.</returns>
+    /// <exception cref="ArgumentException">An argument breaks the rules above.</exception>
+    public static Tensor LearnablePerTensorAffine(Tensor x, Tensor scale, Tensor zeroPoint, int quantMin, int quantMax, float gradFactor = 1f)
+    {
+        CheckInput(x);
+        QParamsCheck.Range(quantMin, quantMax);
+        CheckLearnable(scale, zeroPoint, 1);
+        using var scope = NewDisposeScope();
+        var input = x.is_contiguous() ? x : x.contiguous();
+        return LearnableFakeQuantFunction.apply(input, scale, zeroPoint, -1, quantMin, quantMax, gradFactor).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Per-channel fake quantization with learnable scales and zero points (PyTorch:
+    /// <c>torch._fake_quantize_learnable_per_channel_affine</c>); as <see cref="LearnablePerTensorAffine"/>, one scale and zero
+    /// point per slice along <paramref name="axis"/>.
+    /// </summary>
+    /// <param name="x">A float32 CPU tensor with at least one dimension.</param>
+    /// <param name="scale">A float32 tensor of <c>x.shape[axis]</c> positive scales.</param>
+    /// <param name="zeroPoint">A float32 tensor of <c>x.shape[axis]</c> zero points.</param>
+    /// <param name="axis">The channel dimension, in [0, x.dim()).</param>
+    /// <param name="quantMin">The smallest integer level.</param>
+    /// <param name="quantMax">The largest integer level.</param>
+    /// <param name="gradFactor">The factor on the scales' and zero points' gradients.</param>
+    /// <returns>The fake-quantized tensor.</returns>
+    /// <exception cref="ArgumentException">An argument breaks the rules above.</exception>
+    public static Tensor LearnablePerChannelAffine(Tensor x, Tensor scale, Tensor zeroPoint, long axis, int quantMin, int quantMax, float gradFactor = 1f)
+    {
+        CheckInput(x);
+        QParamsCheck.Range(quantMin, quantMax);
+        Guard.InRange(axis >= 0 && axis < x.dim(), nameof(axis), axis, $"must be in [0, {x.dim()}) for an input of shape [{string.Join(", ", x.shape)}].");
+        CheckLearnable(scale, zeroPoint, x.shape[axis]);
+        using var scope = NewDisposeScope();
+        var input = x.is_contiguous() ? x : x.contiguous();
+        return LearnableFakeQuantFunction.apply(input, scale, zeroPoint, (int)axis, quantMin, quantMax, gradFactor).MoveToOuterDisposeScope();
+    }
+
+    private static void CheckLearnable(Tensor scale, Tensor zeroPoint, long count)
+    {
+        Guard.NotNull(scale, nameof(scale));
+        Guard.NotNull(zeroPoint, nameof(zeroPoint));
+        Guard.Require(scale.dtype == ScalarType.Float32 && scale.numel() == count, nameof(scale), $"{scale.dtype} tensor of {scale.numel()} elements", $"must be a Float32 tensor of {count} element(s).");
+        Guard.Require(zeroPoint.dtype == ScalarType.Float32 && zeroPoint.numel() == count, nameof(zeroPoint), $"{zeroPoint.dtype} tensor of {zeroPoint.numel()} elements", $"must be a Float32 tensor of {count} element(s).");
+        var scales = TensorMemory.ToFloatArray(scale);
+        Guard.Require(scales.All(s => float.IsFinite(s) && s > 0), nameof(scale), string.Join(", ", scales.Take(8)), "must be positive and finite.");
+        Guard.Require(TensorMemory.ToFloatArray(zeroPoint).All(float.IsFinite), nameof(zeroPoint), "non-finite", "must be finite.");
+    }
+
     private static void CheckInput(Tensor x)
     {
         Guard.NotNull(x, nameof(x));

@@ -20,7 +20,7 @@ namespace Qat.MLNet.Quantization;
 /// The buffers <c>scale</c>, <c>zero_point</c>, <c>fake_quant_enabled</c>, <c>observer_enabled</c> and the observer's
 /// <c>min_val</c>/<c>max_val</c> travel in the module's state dict under PyTorch's names.
 /// </remarks>
-public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizable
+public sealed class FakeQuantize : FakeQuantizeBase, IQuantStateResizable
 {
     [ComponentName(Name = "activation_post_process")]
     private readonly ObserverBase _observer;
@@ -84,8 +84,8 @@ public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizab
         => new FakeQuantizeFactory(MovingAverageMinMaxObserver.WithArgs(), null, null)
             .WithArgs(observer, quantMin, quantMax, dtype, qscheme, reduceRange, eps, averagingConstant, chAxis);
 
-    /// <summary>The observer (PyTorch: <c>activation_post_process</c>).</summary>
-    public ObserverBase ActivationPostProcess => _observer;
+    /// <inheritdoc />
+    public override ObserverBase ActivationPostProcess => _observer;
 
     /// <summary>The current scale: one element, or one per channel (PyTorch buffer <c>scale</c>).</summary>
     public Tensor Scale => _scale;
@@ -93,49 +93,28 @@ public sealed class FakeQuantize : nn.Module<Tensor, Tensor>, IQuantStateResizab
     /// <summary>The current zero point, int32 (PyTorch buffer <c>zero_point</c>).</summary>
     public Tensor ZeroPoint => _zeroPoint;
 
-    /// <summary>The lower end of the integer range.</summary>
-    public int QuantMin => _observer.QuantMin;
+    /// <inheritdoc />
+    public override int QuantMin => _observer.QuantMin;
 
-    /// <summary>The upper end of the integer range.</summary>
-    public int QuantMax => _observer.QuantMax;
-
-    /// <summary>The quantized type.</summary>
-    public QuantDType Dtype => _observer.Dtype;
-
-    /// <summary>The quantization scheme.</summary>
-    public QScheme QScheme => _observer.QScheme;
-
-    /// <summary>Whether the scheme is per channel.</summary>
-    public bool IsPerChannel => QScheme.IsPerChannel();
-
-    /// <summary>The channel axis, or -1 for per-tensor schemes (PyTorch: <c>ch_axis</c>).</summary>
-    public int ChAxis => _observer is PerChannelMinMaxObserver perChannel ? perChannel.ChAxis : -1;
+    /// <inheritdoc />
+    public override int QuantMax => _observer.QuantMax;
 
     /// <summary>Whether forward updates the observer and the qparams (PyTorch buffer <c>observer_enabled</c>).</summary>
-    public bool ObserverEnabled
+    public override bool ObserverEnabled
     {
         get => ModuleBuffers.Read<byte>(_observerEnabled) != 0;
         set => ModuleBuffers.Write(ref _observerEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("observer_enabled", t));
     }
 
     /// <summary>Whether forward fake-quantizes (PyTorch buffer <c>fake_quant_enabled</c>); when false the input passes unchanged.</summary>
-    public bool FakeQuantEnabled
+    public override bool FakeQuantEnabled
     {
         get => ModuleBuffers.Read<byte>(_fakeQuantEnabled) != 0;
         set => ModuleBuffers.Write(ref _fakeQuantEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
     }
 
-    /// <summary>Turns observation on or off (PyTorch: <c>enable_observer</c>).</summary>
-    public void EnableObserver(bool enabled = true) => ObserverEnabled = enabled;
-
-    /// <summary>Turns observation off (PyTorch: <c>disable_observer</c>): scale and zero point stay frozen.</summary>
-    public void DisableObserver() => ObserverEnabled = false;
-
-    /// <summary>Turns fake quantization on or off (PyTorch: <c>enable_fake_quant</c>).</summary>
-    public void EnableFakeQuant(bool enabled = true) => FakeQuantEnabled = enabled;
-
-    /// <summary>Turns fake quantization off (PyTorch: <c>disable_fake_quant</c>).</summary>
-    public void DisableFakeQuant() => FakeQuantEnabled = false;
+    /// <summary>The observer's qparams, as arrays (what Convert uses, PyTorch's <c>calculate_qparams</c>).</summary>
+    internal override (float[] Scales, int[] ZeroPoints) CalculateQParamsArrays() => _observer.CalculateQParamsArrays();
 
     /// <summary>The observer's current qparams (PyTorch: <c>calculate_qparams</c>).</summary>
     public (Tensor Scale, Tensor ZeroPoint) CalculateQParams() => _observer.CalculateQParams();
