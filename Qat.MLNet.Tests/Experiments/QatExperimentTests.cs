@@ -42,6 +42,26 @@ public sealed class QatExperimentTests
         .SetTrainingTimeInSeconds(300);
 
     [TestMethod]
+    public async Task ReportFolder_OfAnExperiment_HoldsTheTablesAndAParetoPlot()
+    {
+        var result = await Experiment(3).RunAsync();
+        string folder = Path.Combine(Path.GetTempPath(), "qat-experiment-report-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var files = Reports.QatReportFolder.Write(folder, result);
+            CollectionAssert.AreEquivalent(new[] { "pareto.png", "trials.csv", "experiment.json", "experiment.md" }, files.Select(Path.GetFileName).ToArray());
+            StringAssert.StartsWith(File.ReadAllText(Path.Combine(folder, "trials.csv")), "id,status,metric");
+            Assert.HasCount(3, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "experiment.json"))).RootElement.EnumerateArray().ToList());
+            StringAssert.Contains(File.ReadAllText(Path.Combine(folder, "experiment.md")), "](pareto.png)");
+            MixedPrecisionTrainerTests.AssertIsAPlot(Path.Combine(folder, "pareto.png"), 1200, 450);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public async Task RunAsync_SameSeed_SameTable()
     {
         var first = await Experiment(3).RunAsync();

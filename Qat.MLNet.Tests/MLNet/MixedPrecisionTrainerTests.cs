@@ -106,14 +106,14 @@ public sealed class MixedPrecisionTrainerTests
         }
     }
 
-    /// <summary>A decodable 800x450 image with more than a handful of colours and some dark (text, line) pixels: never pixel-exact.</summary>
-    internal static void AssertIsAPlot(string path)
+    /// <summary>A decodable image of the given size with more than a handful of colours and some dark (text, line) pixels: never pixel-exact.</summary>
+    internal static void AssertIsAPlot(string path, int width = 800, int height = 450)
     {
         Assert.IsTrue(File.Exists(path), path);
         using var bitmap = SKBitmap.Decode(path);
         Assert.IsNotNull(bitmap, $"{path} is not an image");
-        Assert.AreEqual(800, bitmap.Width, path);
-        Assert.AreEqual(450, bitmap.Height, path);
+        Assert.AreEqual(width, bitmap.Width, path);
+        Assert.AreEqual(height, bitmap.Height, path);
         var colours = new HashSet<SKColor>();
         int dark = 0;
         for (int y = 0; y < bitmap.Height; y += 3)

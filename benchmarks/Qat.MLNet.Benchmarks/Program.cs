@@ -43,6 +43,11 @@ public static class Program
             OnnxRuntimeComparison.Run(args);
             return;
         }
+        if (args.Length > 0 && args[0] == "int8-accuracy")
+        {
+            Int8AccuracyBenchmark.Run(args);
+            return;
+        }
         if (args.Length > 0 && args[0] == "layers")
         {
             LayerProfile.Run(args);

@@ -34,7 +34,10 @@ internal static class FashionMnistExample
         public float[] Score { get; set; } = Array.Empty<float>();
     }
 
-    /// <summary>Trains, evaluates, saves to <paramref name="modelPath"/>, reloads and checks.</summary>
+    /// <summary>Where the training report is written, beside the model, in the current directory.</summary>
+    private const string ReportFolder = "fashion-mnist-qat-report";
+
+    /// <summary>Trains, evaluates, writes the training report, saves to <paramref name="modelPath"/>, reloads and checks.</summary>
     public static void Run(string modelPath)
     {
         var ml = new MLContext(seed: 0);
@@ -74,6 +77,7 @@ internal static class FashionMnistExample
             WeightDecay = 0, // tens of thousands of images need no extra regularization (the default suits small tabular data)
             NumberOfThreads = Environment.ProcessorCount,
             ValidationSet = keys.Transform(test),
+            ReportFolder = ReportFolder, // report.md, report.json and the plots
         });
         var model = keys.Append(trainer.Fit(keys.Transform(train)));
         var qat = model.LastTransformer;
@@ -87,6 +91,8 @@ internal static class FashionMnistExample
         Console.WriteLine($"float {report.Float.Accuracy:P2} vs int8 {report.Int8.Accuracy:P2} " +
             $"({(report.Int8.Accuracy - report.Float.Accuracy) * 100:+0.00;-0.00} points); parameters {report.FloatModelBytes:N0} -> {report.Int8ModelBytes:N0} bytes; " +
             $"{report.FloatMicrosecondsPerRow:F0} us -> {report.Int8MicrosecondsPerRow:F0} us per image");
+
+        Console.WriteLine($"training report with plots: {Path.GetFullPath(Path.Combine(ReportFolder, "report.md"))}");
 
         ml.Model.Save(model, train.Schema, modelPath);
         Console.WriteLine($"saved {Path.GetFullPath(modelPath)} ({new FileInfo(modelPath).Length:N0} bytes)");
