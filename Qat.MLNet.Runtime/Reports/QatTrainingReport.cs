@@ -89,6 +89,9 @@ public sealed class QatTrainingReport
     /// <summary>The per-layer analysis of the converted model on the evaluation data (empty when the trainer's <c>AnalyzeLayers</c> was off).</summary>
     public IReadOnlyList<LayerQuantizationReport> Layers { get; init; } = [];
 
+    /// <summary>Wall time of the per-layer analysis (and keep-float suggestion), part of <see cref="TotalSeconds"/>; 0 when none ran.</summary>
+    public double AnalysisSeconds { get; init; }
+
     /// <summary><see cref="FloatModelBytes"/> / <see cref="Int8ModelBytes"/>.</summary>
     [JsonIgnore]
     public double CompressionRatio => Int8ModelBytes == 0 ? double.NaN : (double)FloatModelBytes / Int8ModelBytes;
@@ -129,6 +132,8 @@ public sealed class QatTrainingReport
         text.AppendLine(inv, $"parameters: float {FloatModelBytes:N0} bytes, int8 {Int8ModelBytes:N0} bytes ({CompressionRatio:F2}x smaller)");
         if (FloatLayers.Count > 0)
             text.AppendLine(inv, $"kept in float: {string.Join(", ", FloatLayers)} ({FloatLayersReason})");
+        if (Layers.Count > 0)
+            text.AppendLine(inv, $"per-layer analysis ({AnalysisSeconds:F2} s):");
         foreach (var layer in Layers)
         {
             string gain = layer.MetricGainWhenFloat is { } g ? string.Create(inv, $"  float gains {g:+0.0000;-0.0000;0}") : "";

@@ -1,3 +1,4 @@
+using Microsoft.ML.Runtime;
 using Qat.MLNet.Diagnostics;
 using Qat.MLNet.Tasks;
 using Qat.MLNet.Trainers;
@@ -67,11 +68,22 @@ internal static class ConversionPlan
 
     /// <summary>The per-layer analysis (and suggestion, with a drop) of the trained QAT model on the sampled rows, or null when neither was asked for or there are no rows.</summary>
     public static QuantizationAnalysis? Analyze(nn.Module<Tensor, Tensor> model, Inference.ActivationShape shape, QatTrainerOptions options, TrainingTask task,
-        BatchReader evaluation, Action? checkAlive)
+        BatchReader evaluation, Action? checkAlive, IChannel? channel = null)
     {
         if (!options.AnalyzeLayers && options.MaximumInt8MetricDrop is null)
             return null;
         var (features, labels, count) = Sample(evaluation, QatDefaults.AnalysisRows, checkAlive);
-        return count == 0 ? null : QuantizationAnalyzer.Analyze(model, shape, features, count, Metric(task, labels), options.MaximumInt8MetricDrop);
+        if (count == 0)
+            return null;
+        try
+        {
+            return QuantizationAnalyzer.Analyze(model, shape, features, count, Metric(task, labels), options.MaximumInt8MetricDrop);
+        }
+        catch (Exception e) when (options.MaximumInt8MetricDrop is null && e is not OperationCanceledException && channel is not null)
+        {
+            // The analysis only describes the model: a failure in it must not throw away a finished training.
+            channel.Warning(MessageSensitivity.None, $"Qat: the per-layer analysis failed and is left out of the report ({e.GetType().Name}: {e.Message}).");
+            return null;
+        }
     }
 }

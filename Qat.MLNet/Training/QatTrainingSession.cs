@@ -110,7 +110,11 @@ internal sealed class QatTrainingSession
 
             model.eval();
             var evaluation = _validation ?? _trainForEvaluation;
-            var analysis = ConversionPlan.Analyze(model, _shape, _options, _task, evaluation, _host.CheckAlive);
+            var analysisClock = Stopwatch.StartNew();
+            var analysis = ConversionPlan.Analyze(model, _shape, _options, _task, evaluation, _host.CheckAlive, _channel);
+            double analysisSeconds = analysis is null ? 0 : analysisClock.Elapsed.TotalSeconds;
+            if (analysis is not null)
+                _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat: per-layer analysis of {analysis.Layers.Count} layers on {analysis.SampleCount} rows in {analysisSeconds:F2} s."));
             var suggested = analysis?.SuggestedFloatLayers ?? [];
             _channel.Info(MessageSensitivity.None, suggested.Count == 0 ? "Qat: converting to int8." : $"Qat: converting to int8, keeping {string.Join(", ", suggested)} in float.");
             var converted = Quantizer.Convert(model, _shape, suggested);
@@ -146,6 +150,7 @@ internal sealed class QatTrainingSession
                 FloatLayers = converted.Layers.Where(l => l is FloatWeightedLayer).Select(l => l.Name).ToList(),
                 FloatLayersReason = FloatLayersReason(analysis),
                 Layers = _options.AnalyzeLayers ? analysis?.Layers ?? [] : [],
+                AnalysisSeconds = analysisSeconds,
                 FloatMicrosecondsPerRow = floatLatency,
                 Int8MicrosecondsPerRow = int8Latency,
                 TotalSeconds = clock.Elapsed.TotalSeconds,
