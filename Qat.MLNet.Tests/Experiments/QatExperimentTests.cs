@@ -48,7 +48,7 @@ public sealed class QatExperimentTests
         string folder = Path.Combine(Path.GetTempPath(), "qat-experiment-report-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var files = Reports.QatReportFolder.Write(folder, result);
+            var files = Qat.MLNet.Reports.QatReportFolder.Write(folder, result);
             CollectionAssert.AreEquivalent(new[] { "pareto.png", "trials.csv", "experiment.json", "experiment.md" }, files.Select(Path.GetFileName).ToArray());
             StringAssert.StartsWith(File.ReadAllText(Path.Combine(folder, "trials.csv")), "id,status,metric");
             Assert.HasCount(3, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "experiment.json"))).RootElement.EnumerateArray().ToList());

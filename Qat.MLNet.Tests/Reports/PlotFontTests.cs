@@ -1,0 +1,18 @@
+using Qat.MLNet.Reports;
+
+namespace Qat.MLNet.Tests.Reports;
+
+/// <summary>The report plots draw text with the font embedded in Qat.MLNet, not with whatever the machine has.</summary>
+[TestClass]
+public sealed class PlotFontTests
+{
+    [TestMethod]
+    public void Use_RegistersTheEmbeddedDejaVuSans_AsScottPlotsDefault()
+    {
+        string name = PlotFont.Use();
+        Assert.AreEqual(name, ScottPlot.Fonts.Default);
+        using var typeface = ScottPlot.Fonts.GetTypeface(name, bold: false, italic: false);
+        Assert.AreEqual("DejaVu Sans", typeface.FamilyName);
+        Assert.IsGreaterThan(1000, typeface.GlyphCount, "a real font, not a fallback with no glyphs");
+    }
+}
