@@ -11,7 +11,8 @@ public sealed class PlotFontTests
     {
         string name = PlotFont.Use();
         Assert.AreEqual(name, ScottPlot.Fonts.Default);
-        using var typeface = ScottPlot.Fonts.GetTypeface(name, bold: false, italic: false);
+        // Not disposed: ScottPlot caches the typefaces it hands out, and later plots draw with this one.
+        var typeface = ScottPlot.Fonts.GetTypeface(name, bold: false, italic: false);
         Assert.AreEqual("DejaVu Sans", typeface.FamilyName);
         Assert.IsGreaterThan(1000, typeface.GlyphCount, "a real font, not a fallback with no glyphs");
     }

@@ -15,7 +15,7 @@ public interface IQatTuner
     QatTrialProposal? Propose(QatSearchSpace space, IReadOnlyList<QatTrialResult> history);
 }
 
-/// <summary>The tuners: random, grid and successive halving.</summary>
+/// <summary>The tuners: random, grid, successive halving and cost-frugal search.</summary>
 public static class QatTuners
 {
     /// <summary>Independent random points of the space.</summary>
@@ -33,4 +33,11 @@ public static class QatTuners
     /// the budget on the settings that look best early.
     /// </summary>
     public static IQatTuner SuccessiveHalving(int seed, int configurations = 9, int eta = 3) => new SuccessiveHalvingTuner(seed, configurations, eta);
+
+    /// <summary>
+    /// Cost-frugal search (CFO, the search of FLAML and ML.NET AutoML): from the cheapest settings (fewest epochs, smallest
+    /// network) a randomized local search that moves only where trials get better, so costly settings are tried only
+    /// where they pay; restarts from a random point when its step has shrunk away.
+    /// </summary>
+    public static IQatTuner CostFrugal(int seed) => new CostFrugalTuner(seed);
 }

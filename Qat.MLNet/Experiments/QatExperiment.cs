@@ -156,8 +156,8 @@ public sealed class QatExperiment
         var task = _task ?? throw new InvalidOperationException("Set a metric first: SetMulticlassMetric, SetBinaryMetric or SetRegressionMetric.");
         var splits = _splits ?? throw new InvalidOperationException("Set the data first: SetDataset(train, validation) or SetDataset(data, folds).");
         var tuner = _tuner ?? QatTuners.Random(_seed);
-        if (tuner is SuccessiveHalvingTuner halving)
-            halving.HigherIsBetter = task.HigherIsBetter;
+        if (tuner is IRanksByMetric ranking)
+            ranking.HigherIsBetter = task.HigherIsBetter;
         var runner = _runner ?? new LocalQatTrialRunner(task, splits, _ml);
         var host = ((IHostEnvironment)_ml).Register("QatExperiment");
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_seconds));

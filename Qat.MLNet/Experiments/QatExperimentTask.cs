@@ -67,7 +67,7 @@ internal sealed class QatExperimentTask
         "multiclass classification", metric.ToString(), true,
         (ml, s, validation, seed) => ml.MulticlassClassification.Trainers.Qat(s.ApplyTo(new Trainers.QatMulticlassTrainer.Options
         {
-            LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed,
+            LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed, AnalyzeLayers = false, // a trial needs its metric, not a diagnosis
         })),
         (ml, scored) =>
         {
@@ -79,7 +79,7 @@ internal sealed class QatExperimentTask
         "binary classification", metric.ToString(), true,
         (ml, s, validation, seed) => ml.BinaryClassification.Trainers.Qat(s.ApplyTo(new Trainers.QatBinaryTrainer.Options
         {
-            LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed,
+            LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed, AnalyzeLayers = false, // a trial needs its metric, not a diagnosis
         })),
         (ml, scored) =>
         {
@@ -91,7 +91,7 @@ internal sealed class QatExperimentTask
         "regression", metric.ToString(), metric == QatRegressionMetric.RSquared,
         (ml, s, validation, seed) => ml.Regression.Trainers.Qat(s.ApplyTo(new Trainers.QatRegressionTrainer.Options
         {
-            LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed,
+            LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed, AnalyzeLayers = false, // a trial needs its metric, not a diagnosis
         })),
         (ml, scored) =>
         {

@@ -95,6 +95,53 @@ public sealed class QatSearchSpace
         WeightDecay = LogUniform(random, WeightDecay),
     };
 
+    /// <summary>
+    /// The coordinates of the unit cube the cost-frugal tuner searches, in order: backend, observer, averaging constant (log),
+    /// learning rate (log), float epochs, QAT epochs, observer freeze, BN freeze, batch size, hidden sizes (smallest to
+    /// largest network), weight decay (log).
+    /// </summary>
+    private const int Coordinates = 11;
+
+    /// <summary>
+    /// The cheapest point of the space as coordinates: fewest epochs, the smallest network and the largest batch (fewest
+    /// steps); PyTorch's defaults (or the log middle) for the rest.
+    /// </summary>
+    internal double[] CheapestPoint()
+    {
+        static double Log((double Min, double Max) r, double value) =>
+            r.Min == r.Max ? 0 : Math.Clamp((Math.Log(value) - Math.Log(r.Min)) / (Math.Log(r.Max) - Math.Log(r.Min)), 0, 1);
+        var x = new double[Coordinates];
+        x[2] = Log(AveragingConstant, 0.01);
+        x[3] = Log(LearningRate, 1e-3);
+        x[8] = 1; // the largest batch size after sorting
+        x[10] = Log(WeightDecay, 1e-3);
+        return x;
+    }
+
+    /// <summary>The settings at unit-cube coordinates <paramref name="x"/> (see <see cref="CheapestPoint"/> for their order).</summary>
+    internal QatTrialSettings At(double[] x)
+    {
+        static T Pick<T>(IReadOnlyList<T> choices, double u) => choices[Math.Min(choices.Count - 1, (int)Math.Floor(u * choices.Count))];
+        static int Int((int Min, int Max) r, double u) => (int)Math.Round(r.Min + u * (r.Max - r.Min));
+        static double Log((double Min, double Max) r, double u) => Math.Exp(Math.Log(r.Min) + u * (Math.Log(r.Max) - Math.Log(r.Min)));
+        var batches = BatchSizes.Order().ToList();
+        var networks = HiddenSizes.OrderBy(h => h.Sum()).ThenBy(h => h.Length).ToList();
+        return new QatTrialSettings
+        {
+            Backend = Pick(Backends, x[0]),
+            Observer = Pick(Observers, x[1]),
+            AveragingConstant = Log(AveragingConstant, x[2]),
+            LearningRate = Log(LearningRate, x[3]),
+            FloatEpochs = Int(FloatEpochs, x[4]),
+            QatEpochs = Int(QatEpochs, x[5]),
+            FreezeObserversAfterEpoch = Int(FreezeObserversAfterEpoch, x[6]),
+            FreezeBatchNormAfterEpoch = Int(FreezeBatchNormAfterEpoch, x[7]),
+            BatchSize = Pick(batches, x[8]),
+            HiddenSizes = (int[])Pick(networks, x[9]).Clone(),
+            WeightDecay = Log(WeightDecay, x[10]),
+        };
+    }
+
     private static double LogUniform(Random random, (double Min, double Max) range) =>
         Math.Exp(Math.Log(range.Min) + random.NextDouble() * (Math.Log(range.Max) - Math.Log(range.Min)));
 }

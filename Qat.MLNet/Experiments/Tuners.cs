@@ -43,7 +43,7 @@ internal sealed class GridTuner : IQatTuner
 /// Successive halving in brackets of <c>n</c> configurations: rung r trains with epochs / eta^(rungs - 1 - r); after a
 /// rung is complete, its best n / eta^(r+1) (by the experiment's metric; failed and violating trials last) go to the next.
 /// </summary>
-internal sealed class SuccessiveHalvingTuner : IQatTuner
+internal sealed class SuccessiveHalvingTuner : IQatTuner, IRanksByMetric
 {
     private readonly int _seed;
     private readonly int _configurations;
@@ -63,7 +63,7 @@ internal sealed class SuccessiveHalvingTuner : IQatTuner
     }
 
     /// <summary>Set by the experiment: whether a higher metric is better.</summary>
-    internal bool HigherIsBetter { get; set; } = true;
+    public bool HigherIsBetter { get; set; } = true;
 
     private int TrialsPerBracket
     {

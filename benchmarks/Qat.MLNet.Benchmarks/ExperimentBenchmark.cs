@@ -10,7 +10,8 @@ namespace Qat.MLNet.Benchmarks;
 /// <c>--seconds</c> (default 60) with the random tuner and with successive halving, same splits (test fraction 0.25; the
 /// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
 /// of them; <c>--folds K</c> measures each trial by K-fold cross-validation of the training rows instead). Prints the test
-/// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]</c>.
+/// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]
+/// [--tuners random,halving,cfo]</c> (cfo: the cost-frugal search).
 /// </summary>
 internal static class ExperimentBenchmark
 {
@@ -22,10 +23,13 @@ internal static class ExperimentBenchmark
         int splits = int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "3", CultureInfo.InvariantCulture);
         uint seconds = uint.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "60", CultureInfo.InvariantCulture);
         _folds = int.Parse(args.SkipWhile(a => a != "--folds").Skip(1).FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
+        _tuners = (args.SkipWhile(a => a != "--tuners").Skip(1).FirstOrDefault() ?? "random,halving,cfo").Split(',');
         Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment; " +
             (_folds > 1 ? $"trials measured by {_folds}-fold cross-validation of the training rows" : "trials measured on 20 % of the training rows"));
-        Console.WriteLine("| data set | split | metric | defaults (test) | random: trials, best validation, test | successive halving: trials, best validation, test |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        var names = new Dictionary<string, string> { ["random"] = "random", ["halving"] = "successive halving", ["cfo"] = "cost-frugal" };
+        var shown = Tuners.Where(t => _tuners.Contains(t.Key)).Select(t => $"{names[t.Key]}: trials, best validation, test").ToList();
+        Console.WriteLine($"| data set | split | metric | defaults (test) | {string.Join(" | ", shown)} |");
+        Console.WriteLine($"| --- | --- | --- | --- | {string.Join(" | ", shown.Select(_ => "---"))} |");
         foreach (var set in TabularDataSet.Shipped.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)))
         {
             for (int seed = 0; seed < splits; seed++)
@@ -60,11 +64,20 @@ internal static class ExperimentBenchmark
             double test = Test(ml, set.Task, Retrain(ml, set.Task, best.Settings, seed).Fit(outer.TrainSet), outer.TestSet);
             return FormattableString.Invariant($"{result.Trials.Count}, {best.Metric:F3}, {test:F3}");
         }
-        string random = Tuned(s => QatTuners.Random(s));
-        string halving = Tuned(s => QatTuners.SuccessiveHalving(s));
+        var columns = Tuners.Where(t => _tuners.Contains(t.Key)).Select(t => Tuned(t.Value)).ToList();
         string metric = set.Task switch { TabularTask.Multiclass => "macro accuracy", TabularTask.Binary => "accuracy", _ => "R²" };
-        Console.WriteLine(FormattableString.Invariant($"| {set.Name} | {seed} | {metric} | {defaults:F3} | {random} | {halving} |"));
+        Console.WriteLine(FormattableString.Invariant($"| {set.Name} | {seed} | {metric} | {defaults:F3} | {string.Join(" | ", columns)} |"));
     }
+
+    /// <summary>The tuners the command can compare, by their <c>--tuners</c> names, in column order.</summary>
+    private static readonly (string Key, Func<int, IQatTuner> Value)[] Tuners =
+    [
+        ("random", s => QatTuners.Random(s)),
+        ("halving", s => QatTuners.SuccessiveHalving(s)),
+        ("cfo", s => QatTuners.CostFrugal(s)),
+    ];
+
+    private static string[] _tuners = [];
 
     private static IEstimator<ITransformer> Defaults(MLContext ml, TabularTask task) => task switch
     {
