@@ -41,11 +41,15 @@ public sealed class CostFrugalTunerTests
         var b = Run(QatTuners.CostFrugal(7), space, 25);
         CollectionAssert.AreEqual(a.Select(t => t.Settings).ToList(), b.Select(t => t.Settings).ToList());
 
-        // A history whose second trial failed: the next proposal steps from the first (the opposite direction), not from the failure.
+        // The second start (the middle of the epoch ranges) scores worse, so the cheapest point stays the incumbent; then a
+        // trial fails, and the next proposal steps from the incumbent in the opposite direction, not from the failure.
         var tuner = QatTuners.CostFrugal(7);
         var history = new List<QatTrialResult>();
         var p0 = tuner.Propose(space, history)!;
         history.Add(new QatTrialResult { Settings = p0.Settings, Status = QatTrialStatus.Completed, Metric = 0.5 });
+        var middle = tuner.Propose(space, history)!;
+        Assert.AreEqual((space.FloatEpochs.Min + space.FloatEpochs.Max + 1) / 2, middle.Settings.FloatEpochs, 1);
+        history.Add(new QatTrialResult { Settings = middle.Settings, Status = QatTrialStatus.Completed, Metric = 0.4 });
         var p1 = tuner.Propose(space, history)!;
         history.Add(new QatTrialResult { Settings = p1.Settings, Status = QatTrialStatus.Failed, Error = "boom" });
         var p2 = tuner.Propose(space, history)!;

@@ -4,9 +4,10 @@ namespace Qat.MLNet.Experiments;
 /// A cost-frugal search (CFO: Wu, Wang, Huang, "Frugal Optimization for Cost-related Hyperparameters", AAAI 2021, the
 /// search behind FLAML and ML.NET AutoML's default tuner), rewritten for the QAT search space. Every setting is a
 /// coordinate in [0, 1] (log scale for the rates; lists by their order, hidden sizes from smallest to largest). The
-/// search starts at the cheapest point (fewest epochs, smallest network, PyTorch's defaults elsewhere) and moves by
-/// randomized direct search: from the best point so far it tries one step along a random direction, then the opposite
-/// step; a better trial becomes the new best. After as many failed pairs as there are coordinates the step halves;
+/// search starts at the cheapest point (fewest epochs, smallest network, PyTorch's defaults elsewhere; and, one trial
+/// later, the same with the middle of the epoch ranges, keeping the better) and moves by randomized direct search: from
+/// the best point so far it tries one step along a random direction, then the opposite step; a trial at least as good
+/// becomes the new best (ties move, so the search crosses plateaus). After as many failed pairs as there are coordinates the step halves;
 /// below <see cref="MinimumStep"/> the search restarts from a random point. Costly settings (more epochs, wider networks)
 /// are reached only where they pay, so the budget goes to cheap trials first.
 /// </summary>
@@ -41,6 +42,7 @@ internal sealed class CostFrugalTuner(int seed) : IQatTuner, IRanksByMetric
         private readonly bool _higherIsBetter;
         private readonly int _dimensions;
         private readonly double _initialStep;
+        private readonly Queue<double[]> _starts = new();
         private double[] _best;
         private double _bestScore = double.NegativeInfinity;
         private double[] _direction = [];
@@ -48,6 +50,7 @@ internal sealed class CostFrugalTuner(int seed) : IQatTuner, IRanksByMetric
         private int _failedPairs;
         private bool _triedPlus;
         private bool _evaluatingStart = true;
+        private bool _roundHasIncumbent;
 
         public Search(QatSearchSpace space, int seed, bool higherIsBetter)
         {
@@ -56,6 +59,12 @@ internal sealed class CostFrugalTuner(int seed) : IQatTuner, IRanksByMetric
             _best = space.CheapestPoint();
             _dimensions = _best.Length;
             _initialStep = _step = InitialStepPerSqrtDimension * Math.Sqrt(_dimensions);
+            // Two starts, the better one kept: the cheapest point, and the same settings with the middle of each epoch
+            // range. On tiny data the cheapest point trains a few dozen steps, a plateau where every neighbour scores
+            // the same; the second start costs one trial and keeps the search from beginning there.
+            var middle = (double[])_best.Clone();
+            middle[QatSearchSpace.FloatEpochsCoordinate] = middle[QatSearchSpace.QatEpochsCoordinate] = 0.5;
+            _starts.Enqueue(middle);
             Next = _best;
         }
 
@@ -69,12 +78,20 @@ internal sealed class CostFrugalTuner(int seed) : IQatTuner, IRanksByMetric
             var tried = Next;
             if (_evaluatingStart)
             {
-                // A start (the cheapest point, or a restart) is taken as the incumbent whatever it scored.
-                (_best, _bestScore, _evaluatingStart) = (tried, score, false);
+                // A round of starts (the first two, or one restart) makes its best start the incumbent, whatever it scored.
+                if (!_roundHasIncumbent || score > _bestScore)
+                    (_best, _bestScore, _roundHasIncumbent) = (tried, score, true);
+                if (_starts.Count > 0)
+                {
+                    Next = _starts.Dequeue();
+                    return;
+                }
+                _evaluatingStart = false;
                 Move();
                 return;
             }
-            if (score > _bestScore)
+            // Ties move too: on a plateau (small data, many settings scoring the same) the search keeps walking.
+            if (score > double.NegativeInfinity && score >= _bestScore)
             {
                 (_best, _bestScore, _failedPairs) = (tried, score, 0);
                 Move();
@@ -94,7 +111,7 @@ internal sealed class CostFrugalTuner(int seed) : IQatTuner, IRanksByMetric
                 if (_step < MinimumStep)
                 {
                     _step = _initialStep;
-                    _evaluatingStart = true;
+                    (_evaluatingStart, _roundHasIncumbent) = (true, false);
                     Next = Enumerable.Range(0, _dimensions).Select(_ => _random.NextDouble()).ToArray();
                     return;
                 }

@@ -102,6 +102,12 @@ public sealed class QatSearchSpace
     /// </summary>
     private const int Coordinates = 11;
 
+    /// <summary>The coordinate of the float epochs.</summary>
+    internal const int FloatEpochsCoordinate = 4;
+
+    /// <summary>The coordinate of the QAT epochs.</summary>
+    internal const int QatEpochsCoordinate = 5;
+
     /// <summary>
     /// The cheapest point of the space as coordinates: fewest epochs, the smallest network and the largest batch (fewest
     /// steps); PyTorch's defaults (or the log middle) for the rest.

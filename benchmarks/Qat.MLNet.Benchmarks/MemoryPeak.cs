@@ -6,7 +6,8 @@ namespace Qat.MLNet.Benchmarks;
 
 /// <summary>
 /// The <c>memory</c> command: the peak resident memory (VmHWM) of one default binary Fit on random data of
-/// <c>--rows</c> x <c>--features</c>, in this fresh process. Usage: <c>dotnet run -c Release -- memory --rows 300 --features 200000</c>.
+/// <c>--rows</c> x <c>--features</c>, in this fresh process. Usage: <c>dotnet run -c Release -- memory --rows 300 --features 200000 [--trace]</c>
+/// (<c>--trace</c>: resident and peak memory at each of the trainer's log lines).
 /// </summary>
 internal static class MemoryPeak
 {
@@ -25,6 +26,16 @@ internal static class MemoryPeak
                 x[i] = (float)random.NextDouble();
             return new Row { Features = x, Label = x[0] + x[1] > 1 };
         }), schema);
+        // Resident and peak memory at each of the trainer's log lines: where in a Fit the memory goes.
+        if (args.Contains("--trace"))
+        {
+            var trace = System.Diagnostics.Stopwatch.StartNew();
+            ml.Log += (_, e) =>
+            {
+                if (e.RawMessage.StartsWith("Qat", StringComparison.Ordinal))
+                    Console.WriteLine(FormattableString.Invariant($"  {trace.Elapsed.TotalSeconds,6:F1} s  RSS {Status("VmRSS:") / 1e6,6:F0} MB  peak {Peak() / 1e6,6:F0} MB  managed {GC.GetTotalMemory(false) / 1e6,5:F0} MB  {e.RawMessage[..Math.Min(90, e.RawMessage.Length)]}"));
+            };
+        }
         long before = Peak();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var model = ml.BinaryClassification.Trainers.Qat().Fit(data);
@@ -32,7 +43,9 @@ internal static class MemoryPeak
             $"{rows} x {features}: data {4L * rows * features / 1e6:F0} MB as floats; peak RSS before Fit {before / 1e6:F0} MB, after {Peak() / 1e6:F0} MB; Fit {clock.Elapsed.TotalSeconds:F1} s; network {model.TrainingReport!.Network}, float model {model.TrainingReport.FloatModelBytes / 1e6:F0} MB"));
     }
 
-    private static long Peak() => File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+    private static long Peak() => Status("VmHWM:");
+
+    private static long Status(string key) => File.ReadLines("/proc/self/status").Where(l => l.StartsWith(key, StringComparison.Ordinal))
         .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024).First();
 
     private sealed class Row
