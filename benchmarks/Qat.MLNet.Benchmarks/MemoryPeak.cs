@@ -19,13 +19,16 @@ internal static class MemoryPeak
         var ml = new MLContext(seed: 1);
         var schema = SchemaDefinition.Create(typeof(Row));
         schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
-        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(r =>
+        // The rows are made once and held, as a user's in-memory data is: a lazy generator would make new arrays (and new
+        // random values) on every pass, so the peak would measure garbage and the Fit would learn nothing.
+        var held = Enumerable.Range(0, rows).Select(r =>
         {
             var x = new float[features];
             for (int i = 0; i < features; i++)
                 x[i] = (float)random.NextDouble();
             return new Row { Features = x, Label = x[0] + x[1] > 1 };
-        }), schema);
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(held, schema);
         // Resident and peak memory at each of the trainer's log lines: where in a Fit the memory goes.
         if (args.Contains("--trace"))
         {
