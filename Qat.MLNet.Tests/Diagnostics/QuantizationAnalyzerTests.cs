@@ -111,9 +111,14 @@ public sealed class QuantizationAnalyzerTests
         var fq = qat.modules().OfType<FakeQuantize>().First();
         fq.DisableFakeQuant();
         var inputs = OnnxTestModels.RandomInput(32, 16, 4);
+        // Observers left on: the analysis must neither move them nor leave them off.
+        Quantizer.EnableObserver(qat);
+        var scalesBefore = qat.modules().OfType<FakeQuantize>().Select(f => f.Scale.data<float>().ToArray()).ToList();
         var analysis = QuantizationAnalyzer.Analyze(qat, Shape, inputs, 32);
         Assert.IsTrue(qat.training);
         Assert.IsFalse(fq.FakeQuantEnabled);
+        Assert.IsTrue(qat.modules().OfType<FakeQuantize>().All(f => f.ObserverEnabled));
+        CollectionAssert.AreEqual(scalesBefore.SelectMany(x => x).ToArray(), qat.modules().OfType<FakeQuantize>().SelectMany(f => f.Scale.data<float>().ToArray()).ToArray());
         Assert.IsTrue(qat.modules().OfType<FakeQuantize>().Skip(1).All(f => f.FakeQuantEnabled));
 
         var back = QuantizationAnalysis.FromJson(analysis.ToJson());

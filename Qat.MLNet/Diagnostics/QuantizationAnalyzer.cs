@@ -59,8 +59,10 @@ public static class QuantizationAnalyzer
             var weighted = Converter.Leaves(prepared).Where(l => ConversionAdapters.StandIn(l.Module) is Modules.Qat.QatModule).Select(l => l.Path).ToList();
             // Every weighted layer in float: its weights with BatchNorm folded, as the int8 layer quantizes them.
             var allFloat = weighted.Count == 0 ? int8 : Quantizer.Convert(prepared, inputShape, keepFloat: weighted);
-            var fakeQuantOutputs = LeafOutputs(prepared, inputShape, inputs, sampleCount);
-            var floatOutputs = WithFakeQuantOff(prepared, () => LeafOutputs(prepared, inputShape, inputs, sampleCount));
+            // Observers off while the data passes through (a fake-quantize observes in eval mode too): the analysis must not
+            // move the qparams it describes.
+            var (fakeQuantOutputs, floatOutputs) = WithObserversOff(prepared, () =>
+                (LeafOutputs(prepared, inputShape, inputs, sampleCount), WithFakeQuantOff(prepared, () => LeafOutputs(prepared, inputShape, inputs, sampleCount))));
             var engine = int8.RunLayers(inputs, sampleCount);
 
             double? floatMetric = null, int8Metric = null;
@@ -223,6 +225,22 @@ public static class QuantizationAnalyzer
             byPath[path] = x.contiguous().data<float>().ToArray();
         }
         return (byPath, x.reshape(n, -1).contiguous().data<float>().ToArray());
+    }
+
+    /// <summary>Runs <paramref name="action"/> with every observer off, then restores each switch as it was.</summary>
+    private static T WithObserversOff<T>(nn.Module model, Func<T> action)
+    {
+        var switches = model.modules().OfType<FakeQuantizeBase>().Select(fq => (fq, fq.ObserverEnabled)).ToList();
+        Quantizer.DisableObserver(model);
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            foreach (var (fq, enabled) in switches)
+                fq.EnableObserver(enabled);
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> with every fake-quantize off, then restores each switch as it was.</summary>
