@@ -37,7 +37,7 @@ public static class QatAssertExtensions
         var expected = ModelOutputs.FakeQuant(int8, fakeQuant, inputs, batch);
         var actual = int8.Predict(inputs, batch);
         float step = int8.Output.Scale;
-        var c = Closeness.Of(expected, actual, rtol: 0, atol: maxSteps * step * (1 + 1e-6));
+        var c = Closeness.Of(expected, actual, rtol: 0, atol: maxSteps * step * (1 + 1e-4)); // a whole step, plus the float rounding of two dequantized levels far from zero
         if (c.Mismatched == 0)
             return;
         throw new FailureMessage($"The int8 outputs are not within {maxSteps} output quantization step(s) of the fake-quant model's.")
