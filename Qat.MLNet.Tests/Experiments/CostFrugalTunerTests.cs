@@ -8,7 +8,7 @@ public sealed class CostFrugalTunerTests
 {
     /// <summary>A smooth synthetic metric whose best point is far from the cheapest one: lr 0.005, 30 float and 12 QAT epochs.</summary>
     private static double Objective(QatTrialSettings s) =>
-        -Math.Pow(Math.Log10(s.LearningRate / 0.005), 2) - Math.Pow((s.FloatEpochs - 30) / 55.0, 2) - Math.Pow((s.QatEpochs - 12) / 18.0, 2);
+        -Math.Pow(Math.Log10(s.LearningRate / 0.005), 2) - Math.Pow((s.FloatEpochs!.Value - 30) / 55.0, 2) - Math.Pow((s.QatEpochs!.Value - 12) / 18.0, 2);
 
     private static List<QatTrialResult> Run(IQatTuner tuner, QatSearchSpace space, int trials)
     {
@@ -48,7 +48,7 @@ public sealed class CostFrugalTunerTests
         var p0 = tuner.Propose(space, history)!;
         history.Add(new QatTrialResult { Settings = p0.Settings, Status = QatTrialStatus.Completed, Metric = 0.5 });
         var middle = tuner.Propose(space, history)!;
-        Assert.AreEqual((space.FloatEpochs.Min + space.FloatEpochs.Max + 1) / 2, middle.Settings.FloatEpochs, 1);
+        Assert.AreEqual((space.FloatEpochs.Min + space.FloatEpochs.Max + 1) / 2.0, middle.Settings.FloatEpochs!.Value, 1.0);
         history.Add(new QatTrialResult { Settings = middle.Settings, Status = QatTrialStatus.Completed, Metric = 0.4 });
         var p1 = tuner.Propose(space, history)!;
         history.Add(new QatTrialResult { Settings = p1.Settings, Status = QatTrialStatus.Failed, Error = "boom" });

@@ -62,6 +62,22 @@ public sealed class QatExperimentTests
     }
 
     [TestMethod]
+    public async Task SetDefaultsFirst_RunsTheTrainersDefaultsFirst_AndTheTunerProposesAsWithoutThem()
+    {
+        var plain = await Experiment(2).RunAsync();
+        var withDefaults = await Experiment(3).SetDefaultsFirst().RunAsync();
+        Assert.HasCount(3, withDefaults.Trials);
+        var first = withDefaults.Trials[0];
+        Assert.IsTrue(first.IsDefaults);
+        Assert.AreEqual(QatTrialSettings.TrainerDefaults, first.Settings);
+        Assert.IsNull(first.Settings.FloatEpochs, "epochs chosen from the data, as Trainers.Qat() chooses them");
+        StringAssert.Contains(first.Settings.ToString(), "NumberOfFloatEpochs = null");
+        CollectionAssert.AreEqual(plain.Trials.Select(t => t.Settings).ToList(), withDefaults.Trials.Skip(1).Select(t => t.Settings).ToList());
+        Assert.IsFalse(withDefaults.Trials.Skip(1).Any(t => t.IsDefaults));
+        Assert.IsGreaterThanOrEqualTo(first.Metric, withDefaults.BestTrial!.Metric);
+    }
+
+    [TestMethod]
     public async Task RunAsync_SameSeed_SameTable()
     {
         var first = await Experiment(3).RunAsync();

@@ -105,6 +105,21 @@ public sealed class QatExperiment
         return this;
     }
 
+    /// <summary>
+    /// Runs the trainer's own defaults (<see cref="QatTrialSettings.TrainerDefaults"/>: epochs chosen from the data, with
+    /// early stopping) as the first trial, before the tuner's, as ML.NET AutoML starts from a default configuration: the best
+    /// trial is then never worse than the defaults on the experiment's validation metric. Off by default (the budget is then
+    /// the tuner's alone); a resumed experiment keeps the defaults trial it already ran.
+    /// </summary>
+    /// <param name="enabled">Whether to run it.</param>
+    public QatExperiment SetDefaultsFirst(bool enabled = true)
+    {
+        _defaultsFirst = enabled;
+        return this;
+    }
+
+    private bool _defaultsFirst;
+
     /// <summary>How trials are chosen (<see cref="QatTuners"/>). Default: random.</summary>
     public QatExperiment SetTuner(IQatTuner tuner)
     {
@@ -173,13 +188,15 @@ public sealed class QatExperiment
                 cancelled = true;
                 break;
             }
-            var proposal = tuner.Propose(_space, trials);
+            bool defaults = _defaultsFirst && !trials.Any(t => t.IsDefaults);
+            // The tuner sees its own trials only: the defaults are not a point it proposed.
+            var proposal = defaults ? new QatTrialProposal(QatTrialSettings.TrainerDefaults) : tuner.Propose(_space, trials.Where(t => !t.IsDefaults).ToList());
             if (proposal is null)
                 break;
             int id = trials.Count;
             Log(host, $"trial {id} starts: {proposal.Settings}");
             _monitor?.ReportRunningTrial(id, proposal);
-            var result = await RunTrial(runner, id, proposal, linked.Token).ConfigureAwait(false);
+            var result = await RunTrial(runner, id, proposal, linked.Token).ConfigureAwait(false) with { IsDefaults = defaults };
             if (result.Status == QatTrialStatus.Cancelled)
             {
                 cancelled = true;

@@ -73,7 +73,7 @@ public sealed class QatExperimentResult
                 t.Id.ToString(CultureInfo.InvariantCulture), t.Status.ToString(), t.Metric.ToString("R", CultureInfo.InvariantCulture), t.MetricDrop.ToString("R", CultureInfo.InvariantCulture),
                 t.ModelBytes.ToString(CultureInfo.InvariantCulture), t.LatencyMicroseconds.ToString("R", CultureInfo.InvariantCulture), t.Seconds.ToString("F2", CultureInfo.InvariantCulture),
                 t.Rung.ToString(CultureInfo.InvariantCulture), s.Backend.ToString(), s.LearningRate.ToString("R", CultureInfo.InvariantCulture),
-                s.FloatEpochs.ToString(CultureInfo.InvariantCulture), s.QatEpochs.ToString(CultureInfo.InvariantCulture), s.FreezeObserversAfterEpoch.ToString(CultureInfo.InvariantCulture),
+                s.FloatEpochs?.ToString(CultureInfo.InvariantCulture) ?? "", s.QatEpochs?.ToString(CultureInfo.InvariantCulture) ?? "", s.FreezeObserversAfterEpoch.ToString(CultureInfo.InvariantCulture),
                 s.FreezeBatchNormAfterEpoch.ToString(CultureInfo.InvariantCulture), s.BatchSize.ToString(CultureInfo.InvariantCulture), string.Join("x", s.HiddenSizes),
                 s.WeightDecay.ToString("R", CultureInfo.InvariantCulture), Quote(string.Join("; ", t.Violations)), Quote(t.Error ?? ""),
             }));

@@ -19,6 +19,9 @@ public enum QatTrialStatus
 /// <summary>One trial of an experiment: its settings and what its int8 model measured.</summary>
 public sealed record QatTrialResult
 {
+    /// <summary>Whether this trial is the trainer's defaults run before the tuner's (<c>QatExperiment.SetDefaultsFirst</c>); tuners do not see it.</summary>
+    public bool IsDefaults { get; init; }
+
     /// <summary>Trial number, from 0.</summary>
     public int Id { get; init; }
 

@@ -20,11 +20,31 @@ public sealed record QatTrialSettings
     /// <summary>Learning rate.</summary>
     public double LearningRate { get; init; }
 
-    /// <summary>Float epochs.</summary>
-    public int FloatEpochs { get; init; }
+    /// <summary>Float epochs; null: chosen from the data, as the trainer's default (its step budget, with early stopping).</summary>
+    public int? FloatEpochs { get; init; }
 
-    /// <summary>QAT epochs.</summary>
-    public int QatEpochs { get; init; }
+    /// <summary>QAT epochs; null: chosen from the data, as the trainer's default.</summary>
+    public int? QatEpochs { get; init; }
+
+    /// <summary>
+    /// The trainer's own defaults (what <c>Trainers.Qat()</c> does with no options) as a trial: fbgemm with the moving-average
+    /// observer, learning rate 0.001, epochs chosen from the data, freezes after 2 QAT epochs, batch 64, MLP 128-64, weight
+    /// decay 0.001. <c>QatExperiment.SetDefaultsFirst()</c> runs it before the tuner's trials.
+    /// </summary>
+    public static QatTrialSettings TrainerDefaults => new()
+    {
+        Backend = QatDefaults.Backend,
+        Observer = QatObserverKind.MovingAverageMinMax,
+        AveragingConstant = 0.01,
+        LearningRate = QatDefaults.LearningRate,
+        FloatEpochs = null,
+        QatEpochs = null,
+        FreezeObserversAfterEpoch = QatDefaults.FreezeObserversAfterEpoch,
+        FreezeBatchNormAfterEpoch = QatDefaults.FreezeBatchNormAfterEpoch,
+        BatchSize = QatDefaults.BatchSize,
+        HiddenSizes = QatDefaults.MlpHiddenSizes,
+        WeightDecay = QatDefaults.WeightDecay,
+    };
 
     /// <summary>QAT epoch after which observers freeze.</summary>
     public int FreezeObserversAfterEpoch { get; init; }
@@ -41,7 +61,7 @@ public sealed record QatTrialSettings
     /// <summary>Weight decay.</summary>
     public double WeightDecay { get; init; }
 
-    /// <summary>Copies these settings into <paramref name="options"/> (epochs fixed: early stopping still applies with a validation set).</summary>
+    /// <summary>Copies these settings into <paramref name="options"/> (epochs as given are run exactly; null epochs are chosen from the data, with early stopping).</summary>
     public TOptions ApplyTo<TOptions>(TOptions options) where TOptions : QatTrainerOptions
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -71,10 +91,12 @@ public sealed record QatTrialSettings
 
     /// <summary>The settings as a C# object initializer of trainer options, to paste into code, and the observer its QConfig uses.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"new Options {{ Backend = QuantBackend.{Backend}, LearningRate = {LearningRate:G4}, NumberOfFloatEpochs = {FloatEpochs}, NumberOfEpochs = {QatEpochs}, " +
+        $"new Options {{ Backend = QuantBackend.{Backend}, LearningRate = {LearningRate:G4}, NumberOfFloatEpochs = {Epochs(FloatEpochs)}, NumberOfEpochs = {Epochs(QatEpochs)}, " +
         $"FreezeObserversAfterEpoch = {FreezeObserversAfterEpoch}, FreezeBatchNormAfterEpoch = {FreezeBatchNormAfterEpoch}, BatchSize = {BatchSize}, " +
         $"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}" +
         $" with activation observer {Observer}{(Observer == QatObserverKind.MovingAverageMinMax ? $" (averaging constant {AveragingConstant:G3})" : "")} (ApplyTo sets QConfig)");
+
+    private static string Epochs(int? epochs) => epochs?.ToString(CultureInfo.InvariantCulture) ?? "null";
 
     /// <summary>Value equality including the hidden sizes' contents.</summary>
     public bool Equals(QatTrialSettings? other) => other is not null && ToString() == other.ToString();

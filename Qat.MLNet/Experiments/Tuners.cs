@@ -108,8 +108,8 @@ internal sealed class SuccessiveHalvingTuner : IQatTuner, IRanksByMetric
         double share = 1.0 / Pow(_eta, _rungs - 1 - rung);
         var scaled = chosen with
         {
-            FloatEpochs = (int)Math.Ceiling(chosen.FloatEpochs * share),
-            QatEpochs = Math.Max(1, (int)Math.Ceiling(chosen.QatEpochs * share)),
+            FloatEpochs = (int)Math.Ceiling(chosen.FloatEpochs!.Value * share), // sampled settings always have epochs
+            QatEpochs = Math.Max(1, (int)Math.Ceiling(chosen.QatEpochs!.Value * share)),
         };
         return new QatTrialProposal(scaled, rung);
     }

@@ -11,7 +11,8 @@ namespace Qat.MLNet.Benchmarks;
 /// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
 /// of them; <c>--folds K</c> measures each trial by K-fold cross-validation of the training rows instead). Prints the test
 /// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]
-/// [--tuners random,halving,cfo]</c> (cfo: the cost-frugal search).
+/// [--tuners random,halving,cfo] [--defaults-first]</c> (cfo: the cost-frugal search; --defaults-first: the trainer's defaults
+/// as each experiment's first trial).
 /// </summary>
 internal static class ExperimentBenchmark
 {
@@ -24,6 +25,7 @@ internal static class ExperimentBenchmark
         uint seconds = uint.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "60", CultureInfo.InvariantCulture);
         _folds = int.Parse(args.SkipWhile(a => a != "--folds").Skip(1).FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
         _tuners = (args.SkipWhile(a => a != "--tuners").Skip(1).FirstOrDefault() ?? "random,halving,cfo").Split(',');
+        _defaultsFirst = args.Contains("--defaults-first");
         Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment; " +
             (_folds > 1 ? $"trials measured by {_folds}-fold cross-validation of the training rows" : "trials measured on 20 % of the training rows"));
         var names = new Dictionary<string, string> { ["random"] = "random", ["halving"] = "successive halving", ["cfo"] = "cost-frugal" };
@@ -50,7 +52,7 @@ internal static class ExperimentBenchmark
         double defaults = Test(ml, set.Task, Defaults(ml, set.Task).Fit(outer.TrainSet), outer.TestSet);
         string Tuned(Func<int, IQatTuner> tuner)
         {
-            var experiment = ml.CreateQatExperiment().SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed));
+            var experiment = ml.CreateQatExperiment().SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed)).SetDefaultsFirst(_defaultsFirst);
             experiment = _folds > 1 ? experiment.SetDataset(outer.TrainSet, _folds) : experiment.SetDataset(inner.TrainSet, inner.TestSet);
             experiment = set.Task switch
             {
@@ -78,6 +80,8 @@ internal static class ExperimentBenchmark
     ];
 
     private static string[] _tuners = [];
+
+    private static bool _defaultsFirst;
 
     private static IEstimator<ITransformer> Defaults(MLContext ml, TabularTask task) => task switch
     {
