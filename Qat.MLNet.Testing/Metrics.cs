@@ -4,28 +4,7 @@ namespace Qat.MLNet.Testing;
 internal static class Metrics
 {
     /// <summary>Share of samples whose arg-max (multiclass) or sign of the logit (one output) is the label.</summary>
-    public static double Accuracy(float[] outputs, int[] labels, int width)
-    {
-        int right = 0;
-        for (int r = 0; r < labels.Length; r++)
-        {
-            int predicted;
-            if (width == 1)
-            {
-                predicted = outputs[r] > 0 ? 1 : 0;
-            }
-            else
-            {
-                predicted = 0;
-                for (int c = 1; c < width; c++)
-                    if (outputs[r * width + c] > outputs[r * width + predicted])
-                        predicted = c;
-            }
-            if (predicted == labels[r])
-                right++;
-        }
-        return (double)right / labels.Length;
-    }
+    public static double Accuracy(float[] outputs, int[] labels, int width) => Diagnostics.OutputMetrics.Accuracy(outputs, labels, width);
 
     /// <summary>1 - residual sum of squares / total sum of squares.</summary>
     public static double RSquared(float[] predictions, float[] labels)

@@ -101,18 +101,7 @@ public static class QuantizationAnalyzer
     public static Func<float[], double> Accuracy(IReadOnlyList<int> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        return outputs =>
-        {
-            int n = labels.Count, width = outputs.Length / n, correct = 0;
-            for (int r = 0; r < n; r++)
-            {
-                var row = outputs.AsSpan(r * width, width);
-                int predicted = width == 1 ? (row[0] > 0 ? 1 : 0) : Scoring.MulticlassScoringTask.ArgMax(row);
-                if (predicted == labels[r])
-                    correct++;
-            }
-            return (double)correct / n;
-        };
+        return outputs => OutputMetrics.Accuracy(outputs, labels, outputs.Length / labels.Count);
     }
 
     /// <summary>Negative mean squared error of one output per sample against <paramref name="targets"/> (higher is better).</summary>
@@ -228,34 +217,26 @@ public static class QuantizationAnalyzer
     }
 
     /// <summary>Runs <paramref name="action"/> with every observer off, then restores each switch as it was.</summary>
-    private static T WithObserversOff<T>(nn.Module model, Func<T> action)
-    {
-        var switches = model.modules().OfType<FakeQuantizeBase>().Select(fq => (fq, fq.ObserverEnabled)).ToList();
-        Quantizer.DisableObserver(model);
-        try
-        {
-            return action();
-        }
-        finally
-        {
-            foreach (var (fq, enabled) in switches)
-                fq.EnableObserver(enabled);
-        }
-    }
+    private static T WithObserversOff<T>(nn.Module model, Func<T> action) =>
+        WithSwitchOff(model, fq => fq.ObserverEnabled, (fq, on) => fq.ObserverEnabled = on, action);
 
     /// <summary>Runs <paramref name="action"/> with every fake-quantize off, then restores each switch as it was.</summary>
-    private static T WithFakeQuantOff<T>(nn.Module model, Func<T> action)
+    private static T WithFakeQuantOff<T>(nn.Module model, Func<T> action) =>
+        WithSwitchOff(model, fq => fq.FakeQuantEnabled, (fq, on) => fq.FakeQuantEnabled = on, action);
+
+    private static T WithSwitchOff<T>(nn.Module model, Func<FakeQuantizeBase, bool> get, Action<FakeQuantizeBase, bool> set, Func<T> action)
     {
-        var switches = model.modules().OfType<FakeQuantizeBase>().Select(fq => (fq, fq.FakeQuantEnabled)).ToList();
-        Quantizer.DisableFakeQuant(model);
+        var switches = model.modules().OfType<FakeQuantizeBase>().Select(fq => (fq, get(fq))).ToList();
+        foreach (var (fq, _) in switches)
+            set(fq, false);
         try
         {
             return action();
         }
         finally
         {
-            foreach (var (fq, enabled) in switches)
-                fq.EnableFakeQuant(enabled);
+            foreach (var (fq, on) in switches)
+                set(fq, on);
         }
     }
 }

@@ -54,6 +54,13 @@ internal static class ModuleBuffers
         return buffer.to(ScalarTypeOf<T>()).cpu().contiguous().reshape(-1)[index].item<T>();
     }
 
+    /// <summary>A one-element uint8 switch buffer (PyTorch's <c>fake_quant_enabled</c>, <c>observer_enabled</c>, ...) as a bool.</summary>
+    public static bool ReadFlag(Tensor buffer) => Read<byte>(buffer) != 0;
+
+    /// <summary>Sets a one-element uint8 switch buffer, as <see cref="Write{T}"/> does.</summary>
+    public static void WriteFlag(ref Tensor field, bool value, Action<Tensor> register) =>
+        Write(ref field, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, register);
+
     private static ScalarType ScalarTypeOf<T>() => typeof(T) == typeof(float) ? ScalarType.Float32
         : typeof(T) == typeof(int) ? ScalarType.Int32
         : typeof(T) == typeof(byte) ? ScalarType.Byte

@@ -10,10 +10,6 @@ namespace Qat.MLNet.Modules;
 /// </summary>
 internal static class FloatLayerConverter
 {
-    /// <summary>Whether <paramref name="module"/> is a layer this converter handles.</summary>
-    public static bool Handles(nn.Module module) => module is Qat.QatModule or TorchSharp.Modules.Linear or TorchSharp.Modules.Conv2d
-        or Intrinsic.LinearReLU or Intrinsic.ConvReLU2d or Intrinsic.ConvBn2d or Intrinsic.ConvBnReLU2d;
-
     /// <summary>The float layer of <paramref name="module"/>, dequantizing with <paramref name="input"/> and quantizing with <paramref name="output"/>.</summary>
     /// <exception cref="NotSupportedException">The module is not a weighted layer this converter knows.</exception>
     public static QuantizedLayer Convert(string path, nn.Module module, ActivationShape shape, QuantizationParameters input, QuantizationParameters output)

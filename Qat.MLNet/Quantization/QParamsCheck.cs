@@ -9,6 +9,13 @@ internal static class QParamsCheck
     public static void Range(int quantMin, int quantMax)
         => Guard.Require(quantMin <= quantMax, "quantMin", quantMin, $"must be <= quantMax ({quantMax}).");
 
+    /// <summary>A custom range must lie inside what <paramref name="dtype"/> holds.</summary>
+    public static void FitsDtype(int quantMin, int quantMax, QuantDType dtype)
+    {
+        Guard.Require(quantMin >= dtype.MinValue(), "quantMin", quantMin, $"is below the smallest {dtype.TorchName()} value ({dtype.MinValue()}).");
+        Guard.Require(quantMax <= dtype.MaxValue(), "quantMax", quantMax, $"is above the largest {dtype.TorchName()} value ({dtype.MaxValue()}).");
+    }
+
     /// <summary>A scale must be positive and finite.</summary>
     public static void Scale(float scale, string name)
         => Guard.Require(float.IsFinite(scale) && scale > 0f, name, scale, "must be a positive finite number.");

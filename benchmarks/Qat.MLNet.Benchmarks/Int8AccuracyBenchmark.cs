@@ -22,11 +22,9 @@ namespace Qat.MLNet.Benchmarks;
 /// </summary>
 internal static class Int8AccuracyBenchmark
 {
-    private const int Pixels = 28 * 28;
-
     private sealed class Image
     {
-        [VectorType(Pixels)]
+        [VectorType(FashionMnist.Pixels)]
         public float[] Features { get; set; } = [];
 
         public string Label { get; set; } = "";
@@ -144,12 +142,7 @@ internal static class Int8AccuracyBenchmark
         int end = (int)Math.Min(labels.Length, (long)skip + take);
         var images = new List<Image>(end - skip);
         for (int i = skip; i < end; i++)
-        {
-            var features = new float[Pixels];
-            for (int p = 0; p < Pixels; p++)
-                features[p] = pixels[i * Pixels + p] / 255f;
-            images.Add(new Image { Features = features, Label = FashionMnist.ClassNames[labels[i]] });
-        }
+            images.Add(new Image { Features = FashionMnist.Features(pixels, i), Label = FashionMnist.ClassNames[labels[i]] });
         return images;
     }
 }

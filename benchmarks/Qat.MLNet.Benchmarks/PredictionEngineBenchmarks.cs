@@ -64,7 +64,7 @@ public class PredictionEngineBenchmarks
         var (pixels, labels) = FashionMnist.LoadRaw(FashionMnist.ShippedDirectory(), train: false);
         var rows = Enumerable.Range(0, 2000).Select(i => new ImageRow
         {
-            Features = pixels.AsSpan(i * 784, 784).ToArray().Select(p => p / 255f).ToArray(),
+            Features = FashionMnist.Features(pixels, i),
             Label = labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).ToList();
         var data = ml.Data.LoadFromEnumerable(rows);

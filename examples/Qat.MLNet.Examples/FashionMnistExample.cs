@@ -15,12 +15,10 @@ namespace Qat.MLNet.Examples;
 /// </summary>
 internal static class FashionMnistExample
 {
-    private const int Pixels = 28 * 28;
-
     /// <summary>One image: 784 pixels in [0, 1] and the class name.</summary>
     internal sealed class Image
     {
-        [VectorType(Pixels)]
+        [VectorType(FashionMnist.Pixels)]
         public float[] Features { get; set; } = Array.Empty<float>();
 
         public string Label { get; set; } = "";
@@ -119,11 +117,6 @@ internal static class FashionMnistExample
         var (pixels, labels) = FashionMnist.LoadRaw(directory, trainSet);
         int end = (int)Math.Min(labels.Length, (long)skip + take);
         for (int i = skip; i < end; i++)
-        {
-            var features = new float[Pixels];
-            for (int p = 0; p < Pixels; p++)
-                features[p] = pixels[i * Pixels + p] / 255f;
-            yield return new Image { Features = features, Label = FashionMnist.ClassNames[labels[i]] };
-        }
+            yield return new Image { Features = FashionMnist.Features(pixels, i), Label = FashionMnist.ClassNames[labels[i]] };
     }
 }

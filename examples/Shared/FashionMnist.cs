@@ -48,6 +48,18 @@ public static class FashionMnist
     /// <summary>Whether the full data set (60k training images) is installed in <see cref="DefaultDirectory"/>.</summary>
     public static bool FullSetInstalled() => File.Exists(Path.Combine(DefaultDirectory, "train-images-idx3-ubyte.gz"));
 
+    /// <summary>Pixels per image (28 x 28).</summary>
+    public const int Pixels = 28 * 28;
+
+    /// <summary>Image <paramref name="index"/> of <see cref="LoadRaw"/>'s pixels as 784 floats in [0, 1] (what the examples' feature vectors hold).</summary>
+    public static float[] Features(byte[] pixels, int index)
+    {
+        var features = new float[Pixels];
+        for (int p = 0; p < Pixels; p++)
+            features[p] = pixels[index * Pixels + p] / 255f;
+        return features;
+    }
+
     /// <summary>Raw pixels (row-major, 784 bytes per image) and labels (0..9), without TorchSharp.</summary>
     /// <param name="directory">The folder with the .gz files.</param>
     /// <param name="train">The 60k training set (true) or the 10k test set.</param>

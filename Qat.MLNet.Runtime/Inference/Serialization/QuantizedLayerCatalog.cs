@@ -50,17 +50,13 @@ internal static class QuantizedLayerCatalog
     private static void WriteLinear(BinaryWriter w, QuantizedLayer layer)
     {
         var l = (QuantizedLinear)layer;
-        w.Write(l.InFeatures);
-        w.Write(l.OutFeatures);
-        w.Write(l.FusedReLU);
+        WriteLinearSettings(w, l.InFeatures, l.OutFeatures, l.FusedReLU);
         WriteWeighted(w, l.WeightScales, l.Bias, l.Weights, l.Input, l.Output);
     }
 
     private static QuantizedLayer ReadLinear(ref PayloadReader r, string name, ActivationShape shape)
     {
-        int inF = r.Dimension($"'{name}' in_features");
-        int outF = r.Dimension($"'{name}' out_features");
-        bool relu = r.Bool($"'{name}' relu flag");
+        var (inF, outF, relu) = ReadLinearSettings(ref r, name);
         var (scales, bias, weights, inQ, outQ) = ReadWeighted(ref r, name, outF, checked((long)inF * outF));
         return new QuantizedLinear(name, inF, outF, weights, scales, bias, inQ, outQ, relu);
     }
@@ -68,13 +64,30 @@ internal static class QuantizedLayerCatalog
     private static void WriteConv(BinaryWriter w, QuantizedLayer layer)
     {
         var c = (QuantizedConv2d)layer;
-        foreach (int v in new[] { c.OutputShape.Channels, c.KernelHeight, c.KernelWidth, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups })
-            w.Write(v);
-        w.Write(c.FusedReLU);
+        WriteConvSettings(w, [c.OutputShape.Channels, c.KernelHeight, c.KernelWidth, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups], c.FusedReLU);
         WriteWeighted(w, c.WeightScales, c.Bias, c.Weights, c.Input, c.Output);
     }
 
     private static QuantizedLayer ReadConv(ref PayloadReader r, string name, ActivationShape shape)
+    {
+        var c = ReadConvSettings(ref r, name, shape);
+        var (scales, bias, weights, inQ, outQ) = ReadWeighted(ref r, name, c.OutChannels, c.WeightCount);
+        return new QuantizedConv2d(name, shape, c.OutChannels, c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups,
+            weights, scales, bias, inQ, outQ, c.FusedReLU);
+    }
+
+    /// <summary>The fields a convolution's kind (int8 or float) writes before its weights.</summary>
+    private readonly record struct ConvSettings(int OutChannels, int KernelH, int KernelW, int StrideH, int StrideW, int PadH, int PadW,
+        int DilationH, int DilationW, int Groups, bool FusedReLU, long WeightCount);
+
+    private static void WriteConvSettings(BinaryWriter w, int[] settings, bool fusedReLU)
+    {
+        foreach (int v in settings)
+            w.Write(v);
+        w.Write(fusedReLU);
+    }
+
+    private static ConvSettings ReadConvSettings(ref PayloadReader r, string name, ActivationShape shape)
     {
         int outC = r.Dimension($"'{name}' out_channels");
         int kh = r.Dimension($"'{name}' kernel height"), kw = r.Dimension($"'{name}' kernel width");
@@ -85,25 +98,30 @@ internal static class QuantizedLayerCatalog
         bool relu = r.Bool($"'{name}' relu flag");
         if (shape.Channels % groups != 0)
             throw QuantizedModelReader.Bad($"layer '{name}': {groups} groups do not divide {shape.Channels} channels");
-        long weightCount = checked((long)outC * (shape.Channels / groups) * kh * kw);
-        var (scales, bias, weights, inQ, outQ) = ReadWeighted(ref r, name, outC, weightCount);
-        return new QuantizedConv2d(name, shape, outC, kh, kw, sh, sw, ph, pw, dh, dw, groups, weights, scales, bias, inQ, outQ, relu);
+        return new ConvSettings(outC, kh, kw, sh, sw, ph, pw, dh, dw, groups, relu, checked((long)outC * (shape.Channels / groups) * kh * kw));
     }
+
+    /// <summary>The fields a Linear kind (int8 or float) writes before its weights.</summary>
+    private static void WriteLinearSettings(BinaryWriter w, int inFeatures, int outFeatures, bool fusedReLU)
+    {
+        w.Write(inFeatures);
+        w.Write(outFeatures);
+        w.Write(fusedReLU);
+    }
+
+    private static (int InFeatures, int OutFeatures, bool FusedReLU) ReadLinearSettings(ref PayloadReader r, string name) =>
+        (r.Dimension($"'{name}' in_features"), r.Dimension($"'{name}' out_features"), r.Bool($"'{name}' relu flag"));
 
     private static void WriteFloatLinear(BinaryWriter w, QuantizedLayer layer)
     {
         var l = (FloatLinear)layer;
-        w.Write(l.InFeatures);
-        w.Write(l.OutFeatures);
-        w.Write(l.FusedReLU);
+        WriteLinearSettings(w, l.InFeatures, l.OutFeatures, l.FusedReLU);
         WriteFloatWeighted(w, l);
     }
 
     private static QuantizedLayer ReadFloatLinear(ref PayloadReader r, string name, ActivationShape shape)
     {
-        int inF = r.Dimension($"'{name}' in_features");
-        int outF = r.Dimension($"'{name}' out_features");
-        bool relu = r.Bool($"'{name}' relu flag");
+        var (inF, outF, relu) = ReadLinearSettings(ref r, name);
         var (weights, bias, inQ, outQ) = ReadFloatWeighted(ref r, name, outF, checked((long)inF * outF));
         return new FloatLinear(name, inF, outF, weights, bias, inQ, outQ, relu);
     }
@@ -111,26 +129,16 @@ internal static class QuantizedLayerCatalog
     private static void WriteFloatConv(BinaryWriter w, QuantizedLayer layer)
     {
         var c = (FloatConv2d)layer;
-        foreach (int v in new[] { c.OutputShape.Channels, c.KernelHeight, c.KernelWidth, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups })
-            w.Write(v);
-        w.Write(c.FusedReLU);
+        WriteConvSettings(w, [c.OutputShape.Channels, c.KernelHeight, c.KernelWidth, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups], c.FusedReLU);
         WriteFloatWeighted(w, c);
     }
 
     private static QuantizedLayer ReadFloatConv(ref PayloadReader r, string name, ActivationShape shape)
     {
-        int outC = r.Dimension($"'{name}' out_channels");
-        int kh = r.Dimension($"'{name}' kernel height"), kw = r.Dimension($"'{name}' kernel width");
-        int sh = r.Dimension($"'{name}' stride"), sw = r.Dimension($"'{name}' stride");
-        int ph = r.NonNegative($"'{name}' padding"), pw = r.NonNegative($"'{name}' padding");
-        int dh = r.Dimension($"'{name}' dilation"), dw = r.Dimension($"'{name}' dilation");
-        int groups = r.Dimension($"'{name}' groups");
-        bool relu = r.Bool($"'{name}' relu flag");
-        if (shape.Channels % groups != 0)
-            throw QuantizedModelReader.Bad($"layer '{name}': {groups} groups do not divide {shape.Channels} channels");
-        long weightCount = checked((long)outC * (shape.Channels / groups) * kh * kw);
-        var (weights, bias, inQ, outQ) = ReadFloatWeighted(ref r, name, outC, weightCount);
-        return new FloatConv2d(name, shape, outC, kh, kw, sh, sw, ph, pw, dh, dw, groups, weights, bias, inQ, outQ, relu);
+        var c = ReadConvSettings(ref r, name, shape);
+        var (weights, bias, inQ, outQ) = ReadFloatWeighted(ref r, name, c.OutChannels, c.WeightCount);
+        return new FloatConv2d(name, shape, c.OutChannels, c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilationH, c.DilationW, c.Groups,
+            weights, bias, inQ, outQ, c.FusedReLU);
     }
 
     private static void WriteFloatWeighted(BinaryWriter w, FloatWeightedLayer layer)

@@ -49,9 +49,8 @@ public sealed class FakeQuantize : FakeQuantizeBase, IQuantStateResizable
         if (quantMin is int qmin && quantMax is int qmax)
         {
             var dtype = observer.Args.Dtype ?? QuantDType.QUInt8;
-            Guard.Require(qmin <= qmax, nameof(quantMin), qmin, $"must be <= quantMax ({qmax}).");
-            Guard.Require(qmin >= dtype.MinValue(), nameof(quantMin), qmin, $"is below the smallest {dtype.TorchName()} value ({dtype.MinValue()}).");
-            Guard.Require(qmax <= dtype.MaxValue(), nameof(quantMax), qmax, $"is above the largest {dtype.TorchName()} value ({dtype.MaxValue()}).");
+            QParamsCheck.Range(qmin, qmax);
+            QParamsCheck.FitsDtype(qmin, qmax, dtype);
             observer = observer.WithArgs(quantMin: qmin, quantMax: qmax);
         }
         else if (quantMin.HasValue != quantMax.HasValue)
@@ -102,15 +101,15 @@ public sealed class FakeQuantize : FakeQuantizeBase, IQuantStateResizable
     /// <summary>Whether forward updates the observer and the qparams (PyTorch buffer <c>observer_enabled</c>).</summary>
     public override bool ObserverEnabled
     {
-        get => ModuleBuffers.Read<byte>(_observerEnabled) != 0;
-        set => ModuleBuffers.Write(ref _observerEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("observer_enabled", t));
+        get => ModuleBuffers.ReadFlag(_observerEnabled);
+        set => ModuleBuffers.WriteFlag(ref _observerEnabled, value, t => ConditionallyRegisterBuffer("observer_enabled", t));
     }
 
     /// <summary>Whether forward fake-quantizes (PyTorch buffer <c>fake_quant_enabled</c>); when false the input passes unchanged.</summary>
     public override bool FakeQuantEnabled
     {
-        get => ModuleBuffers.Read<byte>(_fakeQuantEnabled) != 0;
-        set => ModuleBuffers.Write(ref _fakeQuantEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
+        get => ModuleBuffers.ReadFlag(_fakeQuantEnabled);
+        set => ModuleBuffers.WriteFlag(ref _fakeQuantEnabled, value, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
     }
 
     /// <summary>The observer's qparams, as arrays (what Convert uses, PyTorch's <c>calculate_qparams</c>).</summary>

@@ -75,8 +75,7 @@ public sealed class LearnableFakeQuantize : FakeQuantizeBase, IQuantStateResizab
         Guard.Require(float.IsFinite(zeroPoint), nameof(zeroPoint), zeroPoint, "must be finite.");
         observer ??= MovingAverageMinMaxObserver.WithArgs();
         var dtype = observer.Args.Dtype ?? QuantDType.QUInt8;
-        Guard.Require(quantMin >= dtype.MinValue(), nameof(quantMin), quantMin, $"is below the smallest {dtype.TorchName()} value ({dtype.MinValue()}).");
-        Guard.Require(quantMax <= dtype.MaxValue(), nameof(quantMax), quantMax, $"is above the largest {dtype.TorchName()} value ({dtype.MaxValue()}).");
+        QParamsCheck.FitsDtype(quantMin, quantMax, dtype);
         _observer = observer.WithArgs(quantMin: quantMin, quantMax: quantMax).CreateObserver();
         (_quantMin, _quantMax, _initialScale, _initialZeroPoint) = (quantMin, quantMax, scale, zeroPoint);
         UseGradScaling = useGradScaling;
@@ -128,19 +127,19 @@ public sealed class LearnableFakeQuantize : FakeQuantizeBase, IQuantStateResizab
     /// <summary>Whether the observer sets the qparams from the data (PyTorch buffer <c>static_enabled</c>; <c>enable_observer</c> toggles it).</summary>
     public override bool ObserverEnabled
     {
-        get => ModuleBuffers.Read<byte>(_staticEnabled) != 0;
-        set => ModuleBuffers.Write(ref _staticEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("static_enabled", t));
+        get => ModuleBuffers.ReadFlag(_staticEnabled);
+        set => ModuleBuffers.WriteFlag(ref _staticEnabled, value, t => ConditionallyRegisterBuffer("static_enabled", t));
     }
 
     /// <summary>Whether forward fake-quantizes (PyTorch buffer <c>fake_quant_enabled</c>).</summary>
     public override bool FakeQuantEnabled
     {
-        get => ModuleBuffers.Read<byte>(_fakeQuantEnabled) != 0;
-        set => ModuleBuffers.Write(ref _fakeQuantEnabled, new[] { (byte)(value ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
+        get => ModuleBuffers.ReadFlag(_fakeQuantEnabled);
+        set => ModuleBuffers.WriteFlag(ref _fakeQuantEnabled, value, t => ConditionallyRegisterBuffer("fake_quant_enabled", t));
     }
 
     /// <summary>Whether scale and zero point take gradients (PyTorch buffer <c>learning_enabled</c>).</summary>
-    public bool LearningEnabled => ModuleBuffers.Read<byte>(_learningEnabled) != 0;
+    public bool LearningEnabled => ModuleBuffers.ReadFlag(_learningEnabled);
 
     /// <inheritdoc />
     public override bool HasQParams => _observer.HasObserved || LearningEnabled;
@@ -172,7 +171,7 @@ public sealed class LearnableFakeQuantize : FakeQuantizeBase, IQuantStateResizab
     /// <summary>Turns learning of scale and zero point on or off (PyTorch: <c>toggle_qparam_learning</c>, which sets <c>requires_grad</c>).</summary>
     public void ToggleQParamLearning(bool enabled)
     {
-        ModuleBuffers.Write(ref _learningEnabled, new[] { (byte)(enabled ? 1 : 0) }, new long[] { 1 }, t => ConditionallyRegisterBuffer("learning_enabled", t));
+        ModuleBuffers.WriteFlag(ref _learningEnabled, enabled, t => ConditionallyRegisterBuffer("learning_enabled", t));
         _scale.requires_grad_(enabled);
         _zeroPoint.requires_grad_(enabled);
     }
