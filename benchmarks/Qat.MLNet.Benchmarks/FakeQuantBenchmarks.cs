@@ -60,6 +60,43 @@ public class FakeQuantBenchmarks
         var grads = autograd.grad(new[] { y }, new[] { _x }, new[] { _upstream });
     }
 
+    /// <summary>The observer-driven FakeQuantize module (observers frozen, as after the freeze epoch), forward and backward.</summary>
+    [Benchmark]
+    public void FakeQuantizeModuleForwardBackward()
+    {
+        using var scope = NewDisposeScope();
+        var y = _module.forward(_x);
+        var grads = autograd.grad(new[] { y }, new[] { _x }, new[] { _upstream });
+    }
+
+    /// <summary>LearnableFakeQuantize (LSQ) learning its scale and zero point: forward and backward to x, scale and zero point.</summary>
+    [Benchmark]
+    public void LearnableFakeQuantizeForwardBackward()
+    {
+        using var scope = NewDisposeScope();
+        var y = _learnable.forward(_x);
+        var grads = autograd.grad(new[] { y }, new Tensor[] { _x, _learnable.Scale, _learnable.ZeroPoint }, new[] { _upstream });
+    }
+
+    private Quantization.FakeQuantize _module = null!;
+    private Quantization.LearnableFakeQuantize _learnable = null!;
+
+    /// <summary>The two modules, calibrated on the input once and then frozen / switched to learning.</summary>
+    [GlobalSetup(Targets = [nameof(FakeQuantizeModuleForwardBackward), nameof(LearnableFakeQuantizeForwardBackward)])]
+    public void SetupModules()
+    {
+        Setup();
+        _module = new Quantization.FakeQuantize();
+        _learnable = new Quantization.LearnableFakeQuantize(useGradScaling: true);
+        using (NewDisposeScope())
+        {
+            _module.forward(_x.detach());
+            _learnable.forward(_x.detach());
+        }
+        _module.DisableObserver();
+        _learnable.EnableParamLearning();
+    }
+
     /// <summary>Frees the inputs.</summary>
     [GlobalCleanup]
     public void Cleanup()

@@ -56,6 +56,28 @@ internal static unsafe class FakeQuantDriver
             FakeQuantKernel.Backward(FakeQuantKernel.WidestVectorBits, grad + start, mask + start, dx + start, count));
     }
 
+    /// <summary>
+    /// Learnable per-tensor backward (<see cref="LearnableFakeQuantKernel.Backward"/>) over <paramref name="n"/> elements,
+    /// split over threads like the forward; returns the summed scale and zero-point gradients.
+    /// </summary>
+    public static (double DScale, double DZeroPoint) LearnableBackward(float* x, float* dy, float* dx, long n, float scale, float zeroPoint,
+        int quantMin, int quantMax, float gradFactor, int threads)
+    {
+        double dScale = 0, dZeroPoint = 0;
+        var gate = new object();
+        Partition(n, threads, (start, count) =>
+        {
+            double partScale = 0, partZeroPoint = 0;
+            LearnableFakeQuantKernel.Backward(x + start, dy + start, dx + start, count, scale, zeroPoint, quantMin, quantMax, gradFactor, ref partScale, ref partZeroPoint);
+            lock (gate)
+            {
+                dScale += partScale;
+                dZeroPoint += partZeroPoint;
+            }
+        });
+        return (dScale, dZeroPoint);
+    }
+
     private static void Partition(long n, int threads, Action<long, long> body)
     {
         int parts = (int)Math.Clamp(n / MinElementsPerThread, 1, Math.Max(1, threads));

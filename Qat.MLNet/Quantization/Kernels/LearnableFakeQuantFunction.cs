@@ -42,7 +42,9 @@ internal sealed class LearnableFakeQuantFunction : autograd.SingleTensorFunction
                     scales, rounded, quantMin, quantMax, get_num_threads());
             }
         }
-        ctx.save_for_backward([x.detach().clone(), scale.detach().clone(), zeroPoint.detach().clone()]);
+        // x is saved without a copy (nothing the QAT modules run writes into a fake-quantize's input); the one-element
+        // or per-channel qparams are copied, as the optimizer may step them before backward reads them.
+        ctx.save_for_backward([x.detach(), scale.detach().clone(), zeroPoint.detach().clone()]);
         ctx.save_data("axis", axis);
         ctx.save_data("quant_min", quantMin);
         ctx.save_data("quant_max", quantMax);
@@ -70,7 +72,7 @@ internal sealed class LearnableFakeQuantFunction : autograd.SingleTensorFunction
         {
             // PyTorch's backward takes the zero point as (int)clamp(zp + 0.5): half up, unlike the forward's half to even.
             float zp = (long)Math.Clamp(zeroPoints[0] + 0.5f, quantMin, quantMax);
-            LearnableFakeQuantKernel.Backward(xp, dyp, dxp, x.numel(), scales[0], zp, quantMin, quantMax, gradFactor, ref dScale[0], ref dZeroPoint[0]);
+            (dScale[0], dZeroPoint[0]) = FakeQuantDriver.LearnableBackward(xp, dyp, dxp, x.numel(), scales[0], zp, quantMin, quantMax, gradFactor, get_num_threads());
         }
         else
         {
