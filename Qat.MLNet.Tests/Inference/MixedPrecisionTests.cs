@@ -133,6 +133,18 @@ public sealed class MixedPrecisionTests
     }
 
     [TestMethod]
+    public void Load_MixedModelTruncatedAnywhere_ThrowsInvalidData()
+    {
+        var (qat, model) = FloatEnds();
+        qat.Dispose();
+        using var stream = new MemoryStream();
+        model.Save(stream);
+        var bytes = stream.ToArray();
+        foreach (int length in new[] { 10, QuantizedModelFormat.HeaderBytes, bytes.Length / 3, bytes.Length / 2, bytes.Length - 5, bytes.Length - 1 })
+            Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes[..length])), $"cut at {length} of {bytes.Length}");
+    }
+
+    [TestMethod]
     public void Load_FloatLayerWithNonFiniteWeight_IsRefused()
     {
         var (qat, model) = FloatEnds();

@@ -106,6 +106,27 @@ public sealed class MixedPrecisionTrainerTests
         }
     }
 
+    [TestMethod]
+    public void Fit_ReportFolderThatCannotBeWritten_IsRefusedBeforeTraining_AndABlankOneAtCreation()
+    {
+        var (ml, data) = Blobs();
+        string file = Path.GetTempFileName(); // a file where the folder should be
+        try
+        {
+            var options = Options();
+            options.ReportFolder = Path.Combine(file, "report");
+            var e = Assert.ThrowsExactly<ArgumentException>(() => QatMulticlassTrainerTests.Pipeline(ml, options).Fit(data));
+            StringAssert.Contains(e.Message, "ReportFolder");
+            StringAssert.Contains(e.Message, file);
+            Assert.IsTrue(File.Exists(file), "the file in the way is left as it was");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { ReportFolder = "  " }));
+    }
+
     /// <summary>
     /// A decodable image of the given size that is not all one colour: more than a handful of colours, and ink (pixels well
     /// away from the white background: text, lines, bars) on more than a few hundred of the sampled pixels. Never pixel-exact.

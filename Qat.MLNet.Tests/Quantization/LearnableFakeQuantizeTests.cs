@@ -73,6 +73,22 @@ public sealed class LearnableFakeQuantizeTests
     }
 
     [TestMethod]
+    public void BadArguments_AreRefusedNamingTheArgument()
+    {
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new LearnableFakeQuantize(quantMin: 5, quantMax: 5)).Message, "quantMin");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new LearnableFakeQuantize(quantMax: 300)).Message, "quint8");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new LearnableFakeQuantize(scale: 0)).Message, "scale");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new LearnableFakeQuantize(channelLength: 0)).Message, "channelLength");
+        using var x = randn(4, 3);
+        using var twoScales = tensor(new[] { 0.1f, 0.2f });
+        using var zero = tensor(new[] { 0f });
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => FakeQuant.LearnablePerTensorAffine(x, twoScales, zero, 0, 255)).Message, "scale");
+        using var negative = tensor(new[] { -0.1f, 0.1f, 0.1f });
+        using var zeros = tensor(new[] { 0f, 0f, 0f });
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => FakeQuant.LearnablePerChannelAffine(x, negative, zeros, 1, 0, 255)).Message, "positive");
+    }
+
+    [TestMethod]
     public void Options_LearnableScalesWithAnExplicitQConfig_AreRefusedNamingTheFix()
     {
         var ml = new MLContext();

@@ -76,6 +76,23 @@ public static class QatReportFolder
         return written;
     }
 
+    /// <summary>Creates <paramref name="folder"/> if needed and checks a file can be written in it, so a bad path fails before a long training.</summary>
+    /// <exception cref="ArgumentException">The folder cannot be created or written to; the message names it and why.</exception>
+    internal static void EnsureWritable(string folder, string optionName)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            string probe = Path.Combine(folder, $".qat-write-check-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ArgumentException($"{optionName} '{folder}' cannot hold the report: {e.Message} Give a folder that can be created and written to, or null for no report.", optionName, e);
+        }
+    }
+
     private static string Markdown(QatTrainingReport r, List<(string File, string Caption)> images)
     {
         var c = CultureInfo.InvariantCulture;

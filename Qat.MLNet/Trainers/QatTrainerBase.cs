@@ -49,6 +49,8 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
         ArgumentNullException.ThrowIfNull(input);
         LibTorchSharpLoader.EnsureLoaded();
         using var channel = Host.Start("Training");
+        if (_options.ReportFolder is { } reportFolder)
+            QatReportFolder.EnsureWritable(reportFolder, nameof(QatTrainerOptions.ReportFolder)); // before training, not after it
         int seed = _options.Seed ?? Host.Rand.Next();
         var data = TrainingData.Check(Host, input, _options, CreateTask, seed);
         int previousThreads = torch.get_num_threads();
@@ -62,8 +64,16 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
             var (model, report) = session.Run();
             if (_options.ReportFolder is { } folder)
             {
-                var files = QatReportFolder.Write(folder, report);
-                channel.Info(MessageSensitivity.None, $"Qat: wrote the training report to {Path.GetFullPath(folder)} ({files.Count} files).");
+                try
+                {
+                    var files = QatReportFolder.Write(folder, report);
+                    channel.Info(MessageSensitivity.None, $"Qat: wrote the training report to {Path.GetFullPath(folder)} ({files.Count} files).");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The trained model is worth more than its report: keep it, say what was not written.
+                    channel.Warning(MessageSensitivity.None, $"Qat: the training report could not be written to {folder} ({e.Message}); the model is returned without it (TrainingReport holds the same figures).");
+                }
             }
             return CreateTransformer(model, _options.FeatureColumnName, data.Task, report, new ScoringSettings(Host, _options.ThrowOnNonFiniteFeatures, _options.NumberOfScoringThreads));
         }

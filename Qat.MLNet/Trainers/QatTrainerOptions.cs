@@ -181,7 +181,8 @@ public abstract class QatTrainerOptions
     /// <summary>
     /// A folder Fit writes its report to (created if missing; each file written whole or not at all): <c>report.md</c>,
     /// <c>report.json</c>, <c>loss.png</c>, <c>accuracy.png</c> (classification), <c>sqnr.png</c> and one
-    /// <c>weights-LAYER.png</c> per int8 weighted layer. Null, the default, writes none.
+    /// <c>weights-LAYER.png</c> per int8 weighted layer. Null, the default, writes none. A folder that cannot be created or
+    /// written to is refused before training; a write that fails after training (disk full) is logged and the model kept.
     /// </summary>
     public string? ReportFolder { get; set; }
 
