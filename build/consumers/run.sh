@@ -25,6 +25,10 @@ log="$work/log.txt"
 passed=0
 failed=0
 
+# Each TorchSharp consumer's output holds ~1-2.5 GB of natives (every runtime libtorch ships): a check deletes what it
+# built once it has run, so the run never holds more than one of them on a machine whose disk is shared with CI.
+release() { rm -rf "$@"; }
+
 check() { # check NAME COMMAND...: runs the command, its output to the log, and counts the result
   local name=$1
   shift
@@ -71,12 +75,14 @@ publish_fd() {
     dotnet "$work/pub-fd/Train.dll" "$work/model-fd.zip" "$work/scores-fd.txt"
 }
 check publish-fd publish_fd
+release "$work/pub-fd"
 
 publish_sc() {
   cd "$work/src/Train" && dotnet publish "${props[@]}" -r linux-x64 --self-contained -o "$work/pub-sc" &&
     "$work/pub-sc/Train" "$work/model-sc.zip" "$work/scores-sc.txt"
 }
 check publish-sc publish_sc
+release "$work/pub-sc" "$work/src/Train/bin" "$work/src/Train/obj"
 
 serve() {
   cd "$work/src/Serve" && dotnet publish "${props[@]}" -o "$work/pub-serve" || return 1
@@ -107,6 +113,7 @@ user_tests() {
   cd "$work/src/UserTests" && dotnet test "${props[@]}"
 }
 check user-tests user_tests
+release "$work/src/UserTests/bin" "$work/src/UserTests/obj"
 
 projectref() {
   cd "$work/src/ProjectRef" && dotnet build "${props[@]}" || return 1
@@ -125,6 +132,7 @@ projectref() {
     [ -z "$(find "$QAT_MLNET_NATIVE_CACHE" -name '*.tmp')" ]
 }
 check projectref projectref
+release "$work/src/ProjectRef/bin" "$work/src/ProjectRef/obj"
 
 echo "what the consumers printed:"
 grep -E '^(trained|served|serving app|exported|ProjectReference output)' "$log" | sed 's/^/    /'
