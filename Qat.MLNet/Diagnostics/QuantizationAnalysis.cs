@@ -16,6 +16,14 @@ public sealed record QuantizationAnalysis
     /// <summary>The layers in order.</summary>
     public required IReadOnlyList<LayerQuantizationReport> Layers { get; init; }
 
+    /// <summary>
+    /// The converted model the analysis measured, with <see cref="SuggestedFloatLayers"/> in float: what
+    /// <c>Quantizer.Convert(prepared, shape, keepFloat: SuggestedFloatLayers)</c> returns, kept so the trainer does not
+    /// convert (and copy every weight) once more. Not part of the report.
+    /// </summary>
+    [JsonIgnore]
+    internal Inference.QuantizedModel? Model { get; init; }
+
     /// <summary>Samples the figures cover.</summary>
     public int SampleCount { get; init; }
 

@@ -72,7 +72,7 @@ public static class QuantizationAnalyzer
                 floatMetric = metric(floatOutputs.Final);
                 int8Metric = metric(int8.Predict(inputs, sampleCount));
                 foreach (var path in weighted)
-                    sensitivity[path] = metric(Quantizer.Convert(prepared, inputShape, keepFloat: [path]).Predict(inputs, sampleCount));
+                    sensitivity[path] = metric(WithFloatLayers(int8, allFloat, [path]).Predict(inputs, sampleCount));
             }
 
             var layers = new List<LayerQuantizationReport>();
@@ -88,8 +88,8 @@ public static class QuantizationAnalyzer
                 layers.Add(report);
             }
 
-            var analysis = new QuantizationAnalysis { Layers = layers, SampleCount = sampleCount, FloatMetric = floatMetric, Int8Metric = int8Metric };
-            return maximumMetricDrop is { } drop ? Suggest(analysis, drop, prepared, inputShape, inputs, sampleCount, metric!) : analysis;
+            var analysis = new QuantizationAnalysis { Layers = layers, SampleCount = sampleCount, FloatMetric = floatMetric, Int8Metric = int8Metric, Model = int8 };
+            return maximumMetricDrop is { } drop ? Suggest(analysis, drop, int8, allFloat, inputs, sampleCount, metric!) : analysis;
         }
         finally
         {
@@ -112,7 +112,7 @@ public static class QuantizationAnalyzer
     }
 
     /// <summary>Adds layers to keep float, most sensitive first, until the drop is met or none is left.</summary>
-    private static QuantizationAnalysis Suggest(QuantizationAnalysis analysis, double drop, nn.Module<Tensor, Tensor> prepared, ActivationShape shape,
+    private static QuantizationAnalysis Suggest(QuantizationAnalysis analysis, double drop, QuantizedModel int8, QuantizedModel allFloat,
         float[] inputs, int n, Func<float[], double> metric)
     {
         double target = analysis.FloatMetric!.Value - drop;
@@ -123,10 +123,22 @@ public static class QuantizationAnalyzer
             if (current >= target)
                 break;
             chosen.Add(layer.Name);
-            current = metric(Quantizer.Convert(prepared, shape, keepFloat: chosen).Predict(inputs, n));
+            current = metric(WithFloatLayers(int8, allFloat, chosen).Predict(inputs, n));
         }
-        return analysis with { MaximumMetricDrop = drop, SuggestedFloatLayers = chosen, SuggestedMetric = current, MeetsTarget = current >= target };
+        return analysis with
+        {
+            MaximumMetricDrop = drop, SuggestedFloatLayers = chosen, SuggestedMetric = current, MeetsTarget = current >= target,
+            Model = chosen.Count == 0 ? int8 : WithFloatLayers(int8, allFloat, chosen),
+        };
     }
+
+    /// <summary>
+    /// The int8 model with the layers at <paramref name="paths"/> taken from the all-float conversion: what
+    /// <c>Quantizer.Convert(prepared, shape, keepFloat: paths)</c> builds (each layer's input and output qparams are its own,
+    /// whichever layers around it are float), without converting, and copying, every layer's weights again.
+    /// </summary>
+    private static QuantizedModel WithFloatLayers(QuantizedModel int8, QuantizedModel allFloat, IReadOnlyCollection<string> paths) =>
+        new(int8.InputShape, int8.Input, int8.Layers.Select((layer, i) => paths.Contains(layer.Name) ? allFloat.Layers[i] : layer).ToList(), int8.Output);
 
     private static LayerQuantizationReport Describe(QuantizedLayer layer, byte[] levels, QuantizationParameters q, float[] fakeQuant, float[] floats, QuantizedLayer floatTwin)
     {
@@ -172,7 +184,7 @@ public static class QuantizationAnalyzer
         int channels = twin.OutputShape.Channels, perChannel = w.Length / channels;
         var absMax = new float[channels];
         for (int c = 0; c < channels; c++)
-            absMax[c] = w.AsSpan(c * perChannel, perChannel).ToArray().Max(MathF.Abs);
+            absMax[c] = MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(w.AsSpan(c * perChannel, perChannel)));
         var sorted = absMax.Order().ToArray();
         float median = sorted[sorted.Length / 2];
         var outliers = Enumerable.Range(0, channels).Where(c => absMax[c] > OutlierFactor * median).ToArray();

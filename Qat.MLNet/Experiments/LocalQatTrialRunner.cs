@@ -26,7 +26,8 @@ internal sealed class LocalQatTrialRunner : IQatTrialRunner
     private QatTrialResult Run(int id, QatTrialProposal proposal, int seed, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        double metric = 0, drop = 0;
+        double drop = 0;
+        var folds = new List<double>(_splits.Count);
         QatTransformerBase? model = null;
         foreach (var (train, validation) in _splits)
         {
@@ -35,7 +36,7 @@ internal sealed class LocalQatTrialRunner : IQatTrialRunner
             using var registration = cancellationToken.Register(ml.CancelExecution);
             cancellationToken.ThrowIfCancellationRequested();
             model = (QatTransformerBase)_task.Trainer(ml, proposal.Settings, validation, seed).Fit(train);
-            metric += _task.Evaluate(ml, model.Transform(validation));
+            folds.Add(_task.Evaluate(ml, model.Transform(validation)));
             var report = model.TrainingReport;
             drop += report?.Float.Accuracy is { } f && report.Int8.Accuracy is { } q ? f - q : double.NaN;
         }
@@ -45,7 +46,8 @@ internal sealed class LocalQatTrialRunner : IQatTrialRunner
             Settings = proposal.Settings,
             Rung = proposal.Rung,
             Status = QatTrialStatus.Completed,
-            Metric = metric / _splits.Count,
+            Metric = folds.Average(),
+            FoldMetrics = folds,
             MetricDrop = drop / _splits.Count,
             ModelBytes = model!.Model.ParameterBytes,
             LatencyMicroseconds = MedianLatency(model.Model),

@@ -107,18 +107,30 @@ public sealed class QatExperiment
 
     /// <summary>
     /// Runs the trainer's own defaults (<see cref="QatTrialSettings.TrainerDefaults"/>: epochs chosen from the data, with
-    /// early stopping) as the first trial, before the tuner's, as ML.NET AutoML starts from a default configuration: the best
-    /// trial is then never worse than the defaults on the experiment's validation metric. Off by default (the budget is then
-    /// the tuner's alone); a resumed experiment keeps the defaults trial it already ran.
+    /// early stopping) as the first trial, before the tuner's, as ML.NET AutoML starts from a default configuration, and
+    /// keeps them as the best trial unless a tuner's trial beats them clearly: by more than
+    /// <paramref name="requiredStandardErrors"/> standard errors of its per-split gains over the defaults (paired by fold;
+    /// with a single validation split, by any margin). The best trial is then never worse than the defaults on the
+    /// experiment's validation metric, and a gain within the noise of a few small folds does not replace them. Off by
+    /// default (the budget is then the tuner's alone and the best mean wins); a resumed experiment keeps the defaults
+    /// trial it already ran.
     /// </summary>
     /// <param name="enabled">Whether to run it.</param>
-    public QatExperiment SetDefaultsFirst(bool enabled = true)
+    /// <param name="requiredStandardErrors">How clearly a trial must beat the defaults: 1 (default) is about a one-sided
+    /// 80 % confidence with 3 folds; 0 takes any better mean.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requiredStandardErrors"/> is negative or not finite.</exception>
+    public QatExperiment SetDefaultsFirst(bool enabled = true, double requiredStandardErrors = 1)
     {
+        if (!double.IsFinite(requiredStandardErrors) || requiredStandardErrors < 0)
+            throw new ArgumentOutOfRangeException(nameof(requiredStandardErrors), requiredStandardErrors,
+                "The margin over the defaults is a count of standard errors: 0 (any better mean) or more, e.g. 1.");
         _defaultsFirst = enabled;
+        _defaultsMargin = requiredStandardErrors;
         return this;
     }
 
     private bool _defaultsFirst;
+    private double _defaultsMargin;
 
     /// <summary>How trials are chosen (<see cref="QatTuners"/>). Default: random.</summary>
     public QatExperiment SetTuner(IQatTuner tuner)
@@ -178,7 +190,8 @@ public sealed class QatExperiment
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_seconds));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var trials = Checkpoint.Load(_checkpoint, _seed, _space);
-        QatTrialResult? best = null;
+        double margin = _defaultsFirst ? _defaultsMargin : 0;
+        var best = TrialSelection.Best(trials, task.HigherIsBetter, margin);
         var clock = Stopwatch.StartNew();
         bool cancelled = false;
         while (trials.Count < _maxTrials)
@@ -208,13 +221,14 @@ public sealed class QatExperiment
             Checkpoint.Save(_checkpoint, _seed, _space, trials);
             Log(host, $"trial {id} {result.Status}: {task.MetricName} {result.Metric:F4}, {result.ModelBytes} bytes, {result.LatencyMicroseconds:F1} us{(result.Violations.Count > 0 ? " (" + string.Join("; ", result.Violations) + ")" : "")}");
             _monitor?.ReportCompletedTrial(result);
-            if (result.Status == QatTrialStatus.Completed && (best is null || (task.HigherIsBetter ? result.Metric > best.Metric : result.Metric < best.Metric)))
+            var newBest = TrialSelection.Best(trials, task.HigherIsBetter, margin);
+            if (newBest is not null && newBest != best)
             {
-                best = result;
-                _monitor?.ReportBestTrial(result);
+                best = newBest;
+                _monitor?.ReportBestTrial(newBest);
             }
         }
-        var outcome = new QatExperimentResult(task.MetricName, task.HigherIsBetter, trials, cancelled);
+        var outcome = new QatExperimentResult(task.MetricName, task.HigherIsBetter, trials, cancelled, margin);
         Log(host, $"experiment done after {clock.Elapsed.TotalSeconds:F0} s: {trials.Count} trials, best {(outcome.BestTrial is { } b ? $"trial {b.Id} ({b.Metric:F4})" : "none")}");
         return outcome;
     }

@@ -34,6 +34,13 @@ public sealed record QatTrialResult
     /// <summary>The experiment's metric of the int8 model on the validation data (mean over folds); NaN when not measured.</summary>
     public double Metric { get; init; } = double.NaN;
 
+    /// <summary>
+    /// The metric on each validation split, in the experiment's split order (one value for <c>SetDataset(train,
+    /// validation)</c>, one per fold for cross-validation); <see cref="Metric"/> is their mean. Empty when not measured.
+    /// The best-trial rule of <c>SetDefaultsFirst</c> compares trials fold by fold.
+    /// </summary>
+    public IReadOnlyList<double> FoldMetrics { get; init; } = [];
+
     /// <summary>Float accuracy minus int8 accuracy on the validation data (classification; NaN for regression).</summary>
     public double MetricDrop { get; init; } = double.NaN;
 

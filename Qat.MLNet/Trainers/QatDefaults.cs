@@ -84,6 +84,9 @@ public static class QatDefaults
     /// <summary>Default number of rows the streaming shuffle keeps in its pool when the data cannot shuffle itself: 1000.</summary>
     public const int ShufflePoolSize = 1000;
 
+    /// <summary>The most feature bytes the streaming shuffle's pool holds (16 MiB): wide rows get a smaller pool.</summary>
+    public const long ShufflePoolBytes = 16L << 20;
+
     /// <summary>The most evaluation rows the per-layer analysis and the keep-float suggestion run on (the first ones).</summary>
     public const int AnalysisRows = 2000;
 }

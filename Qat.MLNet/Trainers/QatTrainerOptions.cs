@@ -137,7 +137,12 @@ public abstract class QatTrainerOptions
     /// </summary>
     public int? NumberOfScoringThreads { get; set; }
 
-    /// <summary>Whether to shuffle rows every epoch (the data's own shuffling plus a pool of <see cref="QatDefaults.ShufflePoolSize"/> rows). Default true.</summary>
+    /// <summary>
+    /// Whether to shuffle rows every epoch. Default true. Data that can shuffle itself (in memory, or after
+    /// <c>AppendCacheCheckpoint</c>) is read in a random order with no copy; other data streams through a pool of
+    /// <see cref="QatDefaults.ShufflePoolSize"/> rows (fewer for wide rows, at most <see cref="QatDefaults.ShufflePoolBytes"/>
+    /// of features), as ML.NET's <c>ShuffleRows</c> does: cache such data for a full shuffle.
+    /// </summary>
     public bool Shuffle { get; set; } = true;
 
     /// <summary>

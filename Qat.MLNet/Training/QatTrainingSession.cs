@@ -42,8 +42,10 @@ internal sealed class QatTrainingSession
         _shape = options.Network.InputShape(data.FeatureCount, data.Feature.Name);
         // Batch buffers no larger than the data: a batch size above the row count allocates for the rows.
         int batch = (int)Math.Min(options.BatchSize, Math.Max(1, data.RowCount));
-        _train = new BatchReader(options.Shuffle ? data.Shuffled(host, seed) : data.Data, data.Feature, data.Label, task, batch, data.FeatureCount,
-            data.TrainingRows, data.Standardization);
+        // The shuffle pool (data that cannot shuffle itself) is no larger than the data either.
+        int pool = (int)Math.Min(BatchReader.ShufflePool(data.Data, data.FeatureCount), data.RowCount);
+        _train = new BatchReader(data.Data, data.Feature, data.Label, task, batch, data.FeatureCount, data.TrainingRows, data.Standardization,
+            shufflePool: options.Shuffle ? pool : 0);
         _trainForEvaluation = new BatchReader(data.Data, data.Feature, data.Label, task, batch, data.FeatureCount, data.TrainingRows, data.Standardization);
         if (data.Validation is { } v)
             _validation = new BatchReader(v.Data, v.Feature, v.Label, task, batch, data.FeatureCount, null, data.Standardization, "validation set");
@@ -117,7 +119,8 @@ internal sealed class QatTrainingSession
                 _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat: per-layer analysis of {analysis.Layers.Count} layers on {analysis.SampleCount} rows in {analysisSeconds:F2} s."));
             var suggested = analysis?.SuggestedFloatLayers ?? [];
             _channel.Info(MessageSensitivity.None, suggested.Count == 0 ? "Qat: converting to int8." : $"Qat: converting to int8, keeping {string.Join(", ", suggested)} in float.");
-            var converted = Quantizer.Convert(model, _shape, suggested);
+            // The analysis converted the model already (with its suggestion): the same layers, not converted a second time.
+            var converted = analysis?.Model ?? Quantizer.Convert(model, _shape, suggested);
             var quantized = _data.Standardization is { } standardization
                 ? new QuantizedModel(converted.InputShape, converted.Input, converted.Layers, converted.Output, standardization)
                 : converted;

@@ -150,9 +150,6 @@ internal sealed class TrainingData
             statistics.RowCount, validation, holdout, standardize ? statistics.FeatureStandardization() : null, validationDescription);
     }
 
-    public IDataView Shuffled(IHostEnvironment env, int seed) =>
-        new DataOperationsCatalog(env).ShuffleRows(Data, seed, QatDefaults.ShufflePoolSize, shuffleSource: true);
-
     private static (DataViewSchema.Column Feature, DataViewSchema.Column Label, int FeatureCount) Columns(
         DataViewSchema schema, QatTrainerOptions options, string what)
     {
