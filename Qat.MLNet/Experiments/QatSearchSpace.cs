@@ -12,6 +12,20 @@ public enum QatObserverKind
     MinMax,
 }
 
+/// <summary>How an experiment searches a trial's training length.</summary>
+public enum QatSearchBudget
+{
+    /// <summary>Fixed epochs, run exactly: <see cref="QatSearchSpace.FloatEpochs"/> and <see cref="QatSearchSpace.QatEpochs"/>.</summary>
+    Epochs,
+
+    /// <summary>
+    /// Optimizer steps, as the trainer's defaults budget them: <see cref="QatSearchSpace.FloatOptimizerSteps"/> and
+    /// <see cref="QatSearchSpace.QatOptimizerSteps"/> become epochs from the data's size (capped), with early stopping on
+    /// the trial's validation data and the best epoch kept. The same range suits 150 rows and 60,000.
+    /// </summary>
+    OptimizerSteps,
+}
+
 /// <summary>
 /// What an experiment searches: the settings that matter for quantization-aware training. Every range is inclusive;
 /// narrow, widen or fix any of them (a range of one value, a list of one choice). Learning rate and weight decay are
@@ -36,6 +50,15 @@ public sealed class QatSearchSpace
 
     /// <summary>Quantization-aware epochs. Default 2 to 20.</summary>
     public (int Min, int Max) QatEpochs { get; set; } = (2, 20);
+
+    /// <summary>Whether training length is searched in fixed epochs or in optimizer steps (the trainer's own rule). Default: epochs.</summary>
+    public QatSearchBudget Budget { get; set; } = QatSearchBudget.Epochs;
+
+    /// <summary>Optimizer steps of the float phase with <see cref="QatSearchBudget.OptimizerSteps"/>, log-uniform. Default 300 to 3,000 (the trainer's default: 1,500).</summary>
+    public (int Min, int Max) FloatOptimizerSteps { get; set; } = (300, 3000);
+
+    /// <summary>Optimizer steps of the QAT phase with <see cref="QatSearchBudget.OptimizerSteps"/>, log-uniform. Default 150 to 1,200 (the trainer's default: 600).</summary>
+    public (int Min, int Max) QatOptimizerSteps { get; set; } = (150, 1200);
 
     /// <summary>QAT epoch after which observers freeze. Default 1 to 5.</summary>
     public (int Min, int Max) FreezeObserversAfterEpoch { get; set; } = (1, 5);
@@ -71,13 +94,17 @@ public sealed class QatSearchSpace
         Check(WeightDecay.Min > 0 && WeightDecay.Min <= WeightDecay.Max, nameof(WeightDecay), $"must be a positive range with Min <= Max (log scale), got ({WeightDecay.Min}, {WeightDecay.Max})");
         Check(FloatEpochs.Min >= 0 && FloatEpochs.Min <= FloatEpochs.Max, nameof(FloatEpochs), $"must be a range of non-negative epochs, got ({FloatEpochs.Min}, {FloatEpochs.Max})");
         Check(QatEpochs.Min >= 1 && QatEpochs.Min <= QatEpochs.Max, nameof(QatEpochs), $"must be a range of at least one epoch, got ({QatEpochs.Min}, {QatEpochs.Max})");
+        Check(Enum.IsDefined(Budget), nameof(Budget), $"must be Epochs or OptimizerSteps, got {Budget}");
+        Check(FloatOptimizerSteps.Min >= 1 && FloatOptimizerSteps.Min <= FloatOptimizerSteps.Max, nameof(FloatOptimizerSteps), $"must be a range of at least one step, got ({FloatOptimizerSteps.Min}, {FloatOptimizerSteps.Max})");
+        Check(QatOptimizerSteps.Min >= 1 && QatOptimizerSteps.Min <= QatOptimizerSteps.Max, nameof(QatOptimizerSteps), $"must be a range of at least one step, got ({QatOptimizerSteps.Min}, {QatOptimizerSteps.Max})");
         Check(FreezeObserversAfterEpoch.Min >= 0 && FreezeObserversAfterEpoch.Min <= FreezeObserversAfterEpoch.Max, nameof(FreezeObserversAfterEpoch), "must be a non-negative range");
         Check(FreezeBatchNormAfterEpoch.Min >= 0 && FreezeBatchNormAfterEpoch.Min <= FreezeBatchNormAfterEpoch.Max, nameof(FreezeBatchNormAfterEpoch), "must be a non-negative range");
     }
 
     /// <summary>A short fingerprint of the space, so a checkpoint is resumed only by the experiment that wrote it.</summary>
     internal string Signature() => FormattableString.Invariant(
-        $"{string.Join("/", Backends)};{string.Join("/", Observers)};{AveragingConstant};{LearningRate};{FloatEpochs};{QatEpochs};{FreezeObserversAfterEpoch};{FreezeBatchNormAfterEpoch};{string.Join("/", BatchSizes)};{string.Join("/", HiddenSizes.Select(h => string.Join("x", h)))};{WeightDecay}");
+        $"{string.Join("/", Backends)};{string.Join("/", Observers)};{AveragingConstant};{LearningRate};{FloatEpochs};{QatEpochs};{FreezeObserversAfterEpoch};{FreezeBatchNormAfterEpoch};{string.Join("/", BatchSizes)};{string.Join("/", HiddenSizes.Select(h => string.Join("x", h)))};{WeightDecay}") +
+        (Budget == QatSearchBudget.Epochs ? "" : FormattableString.Invariant($";{Budget};{FloatOptimizerSteps};{QatOptimizerSteps}")); // epoch spaces keep their old signature (checkpoints)
 
     /// <summary>A random point: each setting drawn independently (log-uniform for the rates).</summary>
     internal QatTrialSettings Sample(Random random) => new()
@@ -86,8 +113,10 @@ public sealed class QatSearchSpace
         Observer = Observers[random.Next(Observers.Count)],
         AveragingConstant = LogUniform(random, AveragingConstant),
         LearningRate = LogUniform(random, LearningRate),
-        FloatEpochs = random.Next(FloatEpochs.Min, FloatEpochs.Max + 1),
-        QatEpochs = random.Next(QatEpochs.Min, QatEpochs.Max + 1),
+        FloatEpochs = Budget == QatSearchBudget.Epochs ? random.Next(FloatEpochs.Min, FloatEpochs.Max + 1) : null,
+        FloatOptimizerSteps = Budget == QatSearchBudget.OptimizerSteps ? LogUniformInt(random, FloatOptimizerSteps) : null,
+        QatEpochs = Budget == QatSearchBudget.Epochs ? random.Next(QatEpochs.Min, QatEpochs.Max + 1) : null,
+        QatOptimizerSteps = Budget == QatSearchBudget.OptimizerSteps ? LogUniformInt(random, QatOptimizerSteps) : null,
         FreezeObserversAfterEpoch = random.Next(FreezeObserversAfterEpoch.Min, FreezeObserversAfterEpoch.Max + 1),
         FreezeBatchNormAfterEpoch = random.Next(FreezeBatchNormAfterEpoch.Min, FreezeBatchNormAfterEpoch.Max + 1),
         BatchSize = BatchSizes[random.Next(BatchSizes.Count)],
@@ -102,10 +131,10 @@ public sealed class QatSearchSpace
     /// </summary>
     private const int Coordinates = 11;
 
-    /// <summary>The coordinate of the float epochs.</summary>
+    /// <summary>The coordinate of the float epochs (or steps, with <see cref="QatSearchBudget.OptimizerSteps"/>).</summary>
     internal const int FloatEpochsCoordinate = 4;
 
-    /// <summary>The coordinate of the QAT epochs.</summary>
+    /// <summary>The coordinate of the QAT epochs (or steps).</summary>
     internal const int QatEpochsCoordinate = 5;
 
     /// <summary>
@@ -130,6 +159,7 @@ public sealed class QatSearchSpace
         static T Pick<T>(IReadOnlyList<T> choices, double u) => choices[Math.Min(choices.Count - 1, (int)Math.Floor(u * choices.Count))];
         static int Int((int Min, int Max) r, double u) => (int)Math.Round(r.Min + u * (r.Max - r.Min));
         static double Log((double Min, double Max) r, double u) => Math.Exp(Math.Log(r.Min) + u * (Math.Log(r.Max) - Math.Log(r.Min)));
+        static int LogInt((int Min, int Max) r, double u) => Math.Clamp((int)Math.Round(Log((r.Min, r.Max), u)), r.Min, r.Max);
         var batches = BatchSizes.Order().ToList();
         var networks = HiddenSizes.OrderBy(h => h.Sum()).ThenBy(h => h.Length).ToList();
         return new QatTrialSettings
@@ -138,8 +168,10 @@ public sealed class QatSearchSpace
             Observer = Pick(Observers, x[1]),
             AveragingConstant = Log(AveragingConstant, x[2]),
             LearningRate = Log(LearningRate, x[3]),
-            FloatEpochs = Int(FloatEpochs, x[4]),
-            QatEpochs = Int(QatEpochs, x[5]),
+            FloatEpochs = Budget == QatSearchBudget.Epochs ? Int(FloatEpochs, x[4]) : null,
+            FloatOptimizerSteps = Budget == QatSearchBudget.OptimizerSteps ? LogInt(FloatOptimizerSteps, x[4]) : null,
+            QatEpochs = Budget == QatSearchBudget.Epochs ? Int(QatEpochs, x[5]) : null,
+            QatOptimizerSteps = Budget == QatSearchBudget.OptimizerSteps ? LogInt(QatOptimizerSteps, x[5]) : null,
             FreezeObserversAfterEpoch = Int(FreezeObserversAfterEpoch, x[6]),
             FreezeBatchNormAfterEpoch = Int(FreezeBatchNormAfterEpoch, x[7]),
             BatchSize = Pick(batches, x[8]),
@@ -147,6 +179,10 @@ public sealed class QatSearchSpace
             WeightDecay = Log(WeightDecay, x[10]),
         };
     }
+
+    /// <summary>A log-uniform whole number in the range (steps: 300 to 3,000 is as likely as 3,000 to 30,000 would be).</summary>
+    private static int LogUniformInt(Random random, (int Min, int Max) range) =>
+        Math.Clamp((int)Math.Round(LogUniform(random, (range.Min, range.Max))), range.Min, range.Max);
 
     private static double LogUniform(Random random, (double Min, double Max) range) =>
         Math.Exp(Math.Log(range.Min) + random.NextDouble() * (Math.Log(range.Max) - Math.Log(range.Min)));

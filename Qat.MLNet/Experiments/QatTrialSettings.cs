@@ -26,6 +26,12 @@ public sealed record QatTrialSettings
     /// <summary>QAT epochs; null: chosen from the data, as the trainer's default.</summary>
     public int? QatEpochs { get; init; }
 
+    /// <summary>Optimizer steps the float phase aims at when <see cref="FloatEpochs"/> is null; null: the trainer's default (1,500).</summary>
+    public int? FloatOptimizerSteps { get; init; }
+
+    /// <summary>Optimizer steps the QAT phase aims at when <see cref="QatEpochs"/> is null; null: the trainer's default (600).</summary>
+    public int? QatOptimizerSteps { get; init; }
+
     /// <summary>
     /// The trainer's own defaults (what <c>Trainers.Qat()</c> does with no options) as a trial: fbgemm with the moving-average
     /// observer, learning rate 0.001, epochs chosen from the data, freezes after 2 QAT epochs, batch 64, MLP 128-64, weight
@@ -70,6 +76,10 @@ public sealed record QatTrialSettings
         options.LearningRate = LearningRate;
         options.NumberOfFloatEpochs = FloatEpochs;
         options.NumberOfEpochs = QatEpochs;
+        if (FloatOptimizerSteps is { } floatSteps)
+            options.FloatOptimizerSteps = floatSteps;
+        if (QatOptimizerSteps is { } qatSteps)
+            options.QatOptimizerSteps = qatSteps;
         options.FreezeObserversAfterEpoch = FreezeObserversAfterEpoch;
         options.FreezeBatchNormAfterEpoch = FreezeBatchNormAfterEpoch;
         options.BatchSize = BatchSize;
@@ -90,11 +100,13 @@ public sealed record QatTrialSettings
     }
 
     /// <summary>The settings as a C# object initializer of trainer options, to paste into code, and the observer its QConfig uses.</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"new Options {{ Backend = QuantBackend.{Backend}, LearningRate = {LearningRate:G4}, NumberOfFloatEpochs = {Epochs(FloatEpochs)}, NumberOfEpochs = {Epochs(QatEpochs)}, " +
-        $"FreezeObserversAfterEpoch = {FreezeObserversAfterEpoch}, FreezeBatchNormAfterEpoch = {FreezeBatchNormAfterEpoch}, BatchSize = {BatchSize}, " +
-        $"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}" +
-        $" with activation observer {Observer}{(Observer == QatObserverKind.MovingAverageMinMax ? $" (averaging constant {AveragingConstant:G3})" : "")} (ApplyTo sets QConfig)");
+    public override string ToString() =>
+        FormattableString.Invariant($"new Options {{ Backend = QuantBackend.{Backend}, LearningRate = {LearningRate:G4}, NumberOfFloatEpochs = {Epochs(FloatEpochs)}, NumberOfEpochs = {Epochs(QatEpochs)}, ") +
+        (FloatOptimizerSteps is { } fs ? FormattableString.Invariant($"FloatOptimizerSteps = {fs}, ") : "") +
+        (QatOptimizerSteps is { } qs ? FormattableString.Invariant($"QatOptimizerSteps = {qs}, ") : "") +
+        FormattableString.Invariant($"FreezeObserversAfterEpoch = {FreezeObserversAfterEpoch}, FreezeBatchNormAfterEpoch = {FreezeBatchNormAfterEpoch}, BatchSize = {BatchSize}, ") +
+        FormattableString.Invariant($"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}") +
+        FormattableString.Invariant($" with activation observer {Observer}{(Observer == QatObserverKind.MovingAverageMinMax ? FormattableString.Invariant($" (averaging constant {AveragingConstant:G3})") : "")} (ApplyTo sets QConfig)");
 
     private static string Epochs(int? epochs) => epochs?.ToString(CultureInfo.InvariantCulture) ?? "null";
 

@@ -20,18 +20,24 @@ internal sealed class GridTuner : IQatTuner
     {
         static double[] LogPoints((double Min, double Max) r) => r.Min == r.Max ? [r.Min] : [r.Min, Math.Sqrt(r.Min * r.Max), r.Max];
         static int[] Points((int Min, int Max) r) => r.Min == r.Max ? [r.Min] : [.. new[] { r.Min, (r.Min + r.Max) / 2, r.Max }.Distinct()];
+        static int[] LogIntPoints((int Min, int Max) r) => r.Min == r.Max ? [r.Min] : [.. new[] { r.Min, (int)Math.Round(Math.Sqrt((double)r.Min * r.Max)), r.Max }.Distinct()];
+        // A phase's length as the space's budget has it: epochs (ends and middle) or optimizer steps (ends and log middle).
+        IEnumerable<(int? Epochs, int? Steps)> Lengths((int Min, int Max) epochs, (int Min, int Max) steps) => space.Budget == QatSearchBudget.Epochs
+            ? Points(epochs).Select(e => ((int?)e, (int?)null))
+            : LogIntPoints(steps).Select(n => ((int?)null, (int?)n));
         var grid =
             from backend in space.Backends
             from observer in space.Observers
             from hidden in space.HiddenSizes
             from lr in LogPoints(space.LearningRate)
             from batch in space.BatchSizes
-            from floatEpochs in Points(space.FloatEpochs)
-            from qatEpochs in Points(space.QatEpochs)
+            from floatLength in Lengths(space.FloatEpochs, space.FloatOptimizerSteps)
+            from qatLength in Lengths(space.QatEpochs, space.QatOptimizerSteps)
             from wd in LogPoints(space.WeightDecay)
             select new QatTrialSettings
             {
-                Backend = backend, Observer = observer, AveragingConstant = Math.Sqrt(space.AveragingConstant.Min * space.AveragingConstant.Max), HiddenSizes = (int[])hidden.Clone(), LearningRate = lr, BatchSize = batch, FloatEpochs = floatEpochs, QatEpochs = qatEpochs,
+                Backend = backend, Observer = observer, AveragingConstant = Math.Sqrt(space.AveragingConstant.Min * space.AveragingConstant.Max), HiddenSizes = (int[])hidden.Clone(), LearningRate = lr, BatchSize = batch,
+                FloatEpochs = floatLength.Epochs, FloatOptimizerSteps = floatLength.Steps, QatEpochs = qatLength.Epochs, QatOptimizerSteps = qatLength.Steps,
                 WeightDecay = wd, FreezeObserversAfterEpoch = space.FreezeObserversAfterEpoch.Min, FreezeBatchNormAfterEpoch = space.FreezeBatchNormAfterEpoch.Min,
             };
         var next = grid.Skip(history.Count).FirstOrDefault();
@@ -106,10 +112,13 @@ internal sealed class SuccessiveHalvingTuner : IQatTuner, IRanksByMetric
         }
         var chosen = full[candidates[slot]];
         double share = 1.0 / Pow(_eta, _rungs - 1 - rung);
+        // Sampled settings have either epochs or steps (the space's budget): the rung scales whichever it has.
         var scaled = chosen with
         {
-            FloatEpochs = (int)Math.Ceiling(chosen.FloatEpochs!.Value * share), // sampled settings always have epochs
-            QatEpochs = Math.Max(1, (int)Math.Ceiling(chosen.QatEpochs!.Value * share)),
+            FloatEpochs = chosen.FloatEpochs is { } fe ? (int)Math.Ceiling(fe * share) : null,
+            QatEpochs = chosen.QatEpochs is { } qe ? Math.Max(1, (int)Math.Ceiling(qe * share)) : null,
+            FloatOptimizerSteps = chosen.FloatOptimizerSteps is { } fs ? Math.Max(1, (int)Math.Ceiling(fs * share)) : null,
+            QatOptimizerSteps = chosen.QatOptimizerSteps is { } qs ? Math.Max(1, (int)Math.Ceiling(qs * share)) : null,
         };
         return new QatTrialProposal(scaled, rung);
     }

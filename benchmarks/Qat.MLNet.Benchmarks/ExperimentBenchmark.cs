@@ -11,7 +11,8 @@ namespace Qat.MLNet.Benchmarks;
 /// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
 /// of them; <c>--folds K</c> measures each trial by K-fold cross-validation of the training rows instead). Prints the test
 /// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]
-/// [--tuners random,halving,cfo] [--defaults-first [--margin SE]]</c> (cfo: the cost-frugal search; --defaults-first: the
+/// [--tuners random,halving,cfo] [--defaults-first [--margin SE]] [--budget steps]</c> (--budget steps: trials' length
+/// searched in optimizer steps with early stopping, <see cref="QatSearchBudget.OptimizerSteps"/>, instead of fixed epochs; cfo: the cost-frugal search; --defaults-first: the
 /// trainer's defaults as each experiment's first trial, kept as best unless a trial beats them by more than --margin standard
 /// errors of its per-fold gains, default 1; 0 = the best mean). Ends with each column's mean test metric.
 /// </summary>
@@ -27,6 +28,7 @@ internal static class ExperimentBenchmark
         _folds = int.Parse(args.SkipWhile(a => a != "--folds").Skip(1).FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
         _tuners = (args.SkipWhile(a => a != "--tuners").Skip(1).FirstOrDefault() ?? "random,halving,cfo").Split(',');
         _defaultsFirst = args.Contains("--defaults-first");
+        _steps = args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() == "steps";
         _margin = double.Parse(args.SkipWhile(a => a != "--margin").Skip(1).FirstOrDefault() ?? "1", CultureInfo.InvariantCulture);
         Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment; " +
             (_folds > 1 ? $"trials measured by {_folds}-fold cross-validation of the training rows" : "trials measured on 20 % of the training rows"));
@@ -64,6 +66,8 @@ internal static class ExperimentBenchmark
         string Tuned(string name, Func<int, IQatTuner> tuner)
         {
             var experiment = ml.CreateQatExperiment().SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed)).SetDefaultsFirst(_defaultsFirst, _margin);
+            if (_steps)
+                experiment = experiment.SetSearchSpace(new QatSearchSpace { Budget = QatSearchBudget.OptimizerSteps });
             experiment = _folds > 1 ? experiment.SetDataset(outer.TrainSet, _folds) : experiment.SetDataset(inner.TrainSet, inner.TestSet);
             experiment = set.Task switch
             {
@@ -104,6 +108,8 @@ internal static class ExperimentBenchmark
     private static bool _defaultsFirst;
 
     private static double _margin;
+
+    private static bool _steps;
 
     private static IEstimator<ITransformer> Retrain(MLContext ml, TabularTask task, QatTrialSettings settings, int seed) => task switch
     {

@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Qat.MLNet.Examples;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Benchmarks;
 
@@ -14,7 +15,9 @@ namespace Qat.MLNet.Benchmarks;
 /// and trainer: the test metric (mean and spread over the splits) and the fit time.
 /// </summary>
 /// <remarks>
-/// Usage: <c>dotnet run -c Release -- tabular [--splits N] [--only NAME]</c>. Each split is
+/// Usage: <c>dotnet run -c Release -- tabular [--splits N] [--only NAME] [--refit]</c> (<c>--refit</c> adds two probe rows:
+/// the defaults with a fixed seed, and the same retrained on every row for the epochs early stopping kept, see
+/// <see cref="RefitOnAllRows{TOptions}"/>). Each split is
 /// <c>TrainTestSplit(testFraction 0.25, seed s)</c>, s = 0..N-1. Linear trainers get <c>NormalizeMinMax</c> first, as ML.NET's
 /// docs put it; FastTree reads the raw features; Qat runs both ways ("raw" and after "NormalizeMinMax").
 /// </remarks>
@@ -24,12 +27,16 @@ internal static class TabularBenchmark
 
     private static bool _printReports;
 
-    private sealed record Candidate(string Name, bool Normalize, Func<MLContext, IEstimator<ITransformer>> Trainer);
+    private static bool _refit;
+
+    /// <summary>A trainer in the table; <paramref name="Probe"/> rows (same-seed baseline and refit) run only with <c>--refit</c>.</summary>
+    private sealed record Candidate(string Name, bool Normalize, Func<MLContext, IEstimator<ITransformer>> Trainer, bool Probe = false);
 
     public static void Run(string[] args)
     {
         int splits = Option(args, "--splits", 5);
         _printReports = args.Contains("--reports");
+        _refit = args.Contains("--refit");
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         var sets = TabularDataSet.Shipped.ToList();
         if (File.Exists(StatsmodelsFair))
@@ -50,7 +57,7 @@ internal static class TabularBenchmark
         var all = set.Load(probe, path);
         long rows = all.GetRowCount() ?? all.GetColumn<float[]>("Features").LongCount();
         int features = ((VectorDataViewType)all.Schema["Features"].Type).Size;
-        foreach (var candidate in Candidates(set.Task))
+        foreach (var candidate in Candidates(set.Task).Where(c => _refit || !c.Probe))
         {
             var values = new List<double>();
             var aucs = new List<double>();
@@ -109,6 +116,8 @@ internal static class TabularBenchmark
         TabularTask.Multiclass =>
         [
             new("Qat (raw)", false, ml => ml.MulticlassClassification.Trainers.Qat()),
+            new("Qat (raw), seed 11", false, ml => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { Seed = 11 }), Probe: true),
+            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatMulticlassTrainer.Options>(o => ml.MulticlassClassification.Trainers.Qat(o)), Probe: true),
             new("Qat (NormalizeMinMax)", true, ml => ml.MulticlassClassification.Trainers.Qat()),
             new("LbfgsMaximumEntropy", true, ml => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy()),
             new("SdcaMaximumEntropy", true, ml => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
@@ -117,6 +126,8 @@ internal static class TabularBenchmark
         TabularTask.Binary =>
         [
             new("Qat (raw)", false, ml => ml.BinaryClassification.Trainers.Qat()),
+            new("Qat (raw), seed 11", false, ml => ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options { Seed = 11 }), Probe: true),
+            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatBinaryTrainer.Options>(o => ml.BinaryClassification.Trainers.Qat(o)), Probe: true),
             new("Qat (NormalizeMinMax)", true, ml => ml.BinaryClassification.Trainers.Qat()),
             new("LbfgsLogisticRegression", true, ml => ml.BinaryClassification.Trainers.LbfgsLogisticRegression()),
             new("SdcaLogisticRegression", true, ml => ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
@@ -125,6 +136,8 @@ internal static class TabularBenchmark
         _ =>
         [
             new("Qat (raw)", false, ml => ml.Regression.Trainers.Qat()),
+            new("Qat (raw), seed 11", false, ml => ml.Regression.Trainers.Qat(new QatRegressionTrainer.Options { Seed = 11 }), Probe: true),
+            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatRegressionTrainer.Options>(o => ml.Regression.Trainers.Qat(o)), Probe: true),
             new("Qat (NormalizeMinMax)", true, ml => ml.Regression.Trainers.Qat()),
             new("Sdca", true, ml => ml.Regression.Trainers.Sdca()),
             new("LbfgsPoissonRegression", true, ml => ml.Regression.Trainers.LbfgsPoissonRegression()),
