@@ -113,16 +113,22 @@ public sealed class MixedPrecisionTests
         }
     }
 
-    [TestMethod]
-    public void SaveLoad_MixedModel_PredictsIdentically_AtVersion3_WhileInt8OnlyModelsStayAtVersion2()
+    /// <summary>The mixed model of <see cref="FloatEnds"/> and the bytes it saves to.</summary>
+    private static (QuantizedModel Model, byte[] Bytes) SavedMixedModel()
     {
         var (qat, model) = FloatEnds();
         qat.Dispose();
         using var stream = new MemoryStream();
         model.Save(stream);
-        Assert.AreEqual(3, BitConverter.ToUInt16(stream.ToArray(), 8));
-        stream.Position = 0;
-        var loaded = QuantizedModel.Load(stream);
+        return (model, stream.ToArray());
+    }
+
+    [TestMethod]
+    public void SaveLoad_MixedModel_PredictsIdentically_AtVersion3_WhileInt8OnlyModelsStayAtVersion2()
+    {
+        var (model, bytes) = SavedMixedModel();
+        Assert.AreEqual(3, BitConverter.ToUInt16(bytes, 8));
+        var loaded = QuantizedModel.Load(new MemoryStream(bytes));
         var input = OnnxTestModels.RandomInput(16, model.InputSize, 6);
         CollectionAssert.AreEqual(model.Predict(input, 16), loaded.Predict(input, 16));
         Assert.AreEqual(model.ParameterBytes, loaded.ParameterBytes);
@@ -135,11 +141,7 @@ public sealed class MixedPrecisionTests
     [TestMethod]
     public void Load_MixedModelTruncatedAnywhere_ThrowsInvalidData()
     {
-        var (qat, model) = FloatEnds();
-        qat.Dispose();
-        using var stream = new MemoryStream();
-        model.Save(stream);
-        var bytes = stream.ToArray();
+        var (_, bytes) = SavedMixedModel();
         foreach (int length in new[] { 10, QuantizedModelFormat.HeaderBytes, bytes.Length / 3, bytes.Length / 2, bytes.Length - 5, bytes.Length - 1 })
             Assert.ThrowsExactly<InvalidDataException>(() => QuantizedModel.Load(new MemoryStream(bytes[..length])), $"cut at {length} of {bytes.Length}");
     }

@@ -158,16 +158,14 @@ public sealed class QatSearchSpace
     {
         static T Pick<T>(IReadOnlyList<T> choices, double u) => choices[Math.Min(choices.Count - 1, (int)Math.Floor(u * choices.Count))];
         static int Int((int Min, int Max) r, double u) => (int)Math.Round(r.Min + u * (r.Max - r.Min));
-        static double Log((double Min, double Max) r, double u) => Math.Exp(Math.Log(r.Min) + u * (Math.Log(r.Max) - Math.Log(r.Min)));
-        static int LogInt((int Min, int Max) r, double u) => Math.Clamp((int)Math.Round(Log((r.Min, r.Max), u)), r.Min, r.Max);
         var batches = BatchSizes.Order().ToList();
         var networks = HiddenSizes.OrderBy(h => h.Sum()).ThenBy(h => h.Length).ToList();
         return new QatTrialSettings
         {
             Backend = Pick(Backends, x[0]),
             Observer = Pick(Observers, x[1]),
-            AveragingConstant = Log(AveragingConstant, x[2]),
-            LearningRate = Log(LearningRate, x[3]),
+            AveragingConstant = LogAt(AveragingConstant, x[2]),
+            LearningRate = LogAt(LearningRate, x[3]),
             FloatEpochs = Budget == QatSearchBudget.Epochs ? Int(FloatEpochs, x[4]) : null,
             FloatOptimizerSteps = Budget == QatSearchBudget.OptimizerSteps ? LogInt(FloatOptimizerSteps, x[4]) : null,
             QatEpochs = Budget == QatSearchBudget.Epochs ? Int(QatEpochs, x[5]) : null,
@@ -176,14 +174,18 @@ public sealed class QatSearchSpace
             FreezeBatchNormAfterEpoch = Int(FreezeBatchNormAfterEpoch, x[7]),
             BatchSize = Pick(batches, x[8]),
             HiddenSizes = (int[])Pick(networks, x[9]).Clone(),
-            WeightDecay = Log(WeightDecay, x[10]),
+            WeightDecay = LogAt(WeightDecay, x[10]),
         };
     }
 
     /// <summary>A log-uniform whole number in the range (steps: 300 to 3,000 is as likely as 3,000 to 30,000 would be).</summary>
-    private static int LogUniformInt(Random random, (int Min, int Max) range) =>
-        Math.Clamp((int)Math.Round(LogUniform(random, (range.Min, range.Max))), range.Min, range.Max);
+    private static int LogUniformInt(Random random, (int Min, int Max) range) => LogInt(range, random.NextDouble());
 
-    private static double LogUniform(Random random, (double Min, double Max) range) =>
-        Math.Exp(Math.Log(range.Min) + random.NextDouble() * (Math.Log(range.Max) - Math.Log(range.Min)));
+    /// <summary>The whole number at <paramref name="u"/> (0 to 1) of the range on a log scale.</summary>
+    private static int LogInt((int Min, int Max) range, double u) => Math.Clamp((int)Math.Round(LogAt((range.Min, range.Max), u)), range.Min, range.Max);
+
+    /// <summary>The value at <paramref name="u"/> (0 to 1) of the range on a log scale.</summary>
+    private static double LogAt((double Min, double Max) range, double u) => Math.Exp(Math.Log(range.Min) + u * (Math.Log(range.Max) - Math.Log(range.Min)));
+
+    private static double LogUniform(Random random, (double Min, double Max) range) => LogAt(range, random.NextDouble());
 }

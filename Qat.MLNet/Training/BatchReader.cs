@@ -94,63 +94,76 @@ internal sealed class BatchReader
     public IEnumerable<int> Batches(Random? rand = null, Action? checkAlive = null)
     {
         using var rows = new RowSource(this, rand);
+        var pool = rand is not null && _poolRows > 1 ? new PoolPass(rand) : null;
         int n = 0;
-        if (rand is null || _poolRows <= 1)
+        while (pool is null ? NextInOrder(rows, n) : NextThroughPool(rows, pool, n))
         {
-            while (rows.MoveNext())
+            if (++n == BatchSize)
             {
-                rows.Read(Features.AsSpan(n * FeatureCount, FeatureCount), out Labels[n], out Ids[n]);
-                if (++n == BatchSize)
-                {
-                    yield return n;
-                    n = 0;
-                    checkAlive?.Invoke();
-                }
-            }
-        }
-        else
-        {
-            // A streaming shuffle as ML.NET's pool does it: fill the pool; then each new row takes the slot of a random
-            // pooled row, which goes to the batch; at the end the pool empties in random order.
-            _poolFeatures ??= new float[checked(_poolRows * FeatureCount)];
-            _poolLabels ??= new float[_poolRows];
-            _poolIds ??= new DataViewRowId[_poolRows];
-            int live = 0;
-            while (rows.MoveNext())
-            {
-                if (live < _poolRows)
-                {
-                    rows.Read(PoolRow(live), out _poolLabels[live], out _poolIds[live]);
-                    live++;
-                    continue;
-                }
-                int slot = rand.Next(_poolRows);
-                TakeFromPool(slot, n);
-                rows.Read(PoolRow(slot), out _poolLabels[slot], out _poolIds[slot]);
-                if (++n == BatchSize)
-                {
-                    yield return n;
-                    n = 0;
-                    checkAlive?.Invoke();
-                }
-            }
-            while (live > 0)
-            {
-                int slot = rand.Next(live);
-                TakeFromPool(slot, n);
-                live--;
-                if (slot != live)
-                    MovePoolRow(live, slot);
-                if (++n == BatchSize)
-                {
-                    yield return n;
-                    n = 0;
-                    checkAlive?.Invoke();
-                }
+                yield return n;
+                n = 0;
+                checkAlive?.Invoke();
             }
         }
         if (n > 0)
             yield return n;
+    }
+
+    /// <summary>Reads the cursor's next kept row into batch slot <paramref name="n"/>; false at the end.</summary>
+    private bool NextInOrder(RowSource rows, int n)
+    {
+        if (!rows.MoveNext())
+            return false;
+        rows.Read(Features.AsSpan(n * FeatureCount, FeatureCount), out Labels[n], out Ids[n]);
+        return true;
+    }
+
+    /// <summary>
+    /// Puts the next row of a shuffled pass into batch slot <paramref name="n"/>, as ML.NET's pool does it: the pool fills
+    /// first; then each new row takes the slot of a random pooled row, which goes to the batch; at the end of the data the
+    /// pool empties in random order. False when the data and the pool are both empty.
+    /// </summary>
+    private bool NextThroughPool(RowSource rows, PoolPass pass, int n)
+    {
+        _poolFeatures ??= new float[checked(_poolRows * FeatureCount)];
+        _poolLabels ??= new float[_poolRows];
+        _poolIds ??= new DataViewRowId[_poolRows];
+        while (!pass.Exhausted && pass.Live < _poolRows)
+        {
+            if (!rows.MoveNext())
+            {
+                pass.Exhausted = true;
+                break;
+            }
+            int free = pass.Live;
+            rows.Read(PoolRow(free), out _poolLabels[free], out _poolIds[free]);
+            pass.Live = free + 1;
+        }
+        if (!pass.Exhausted && rows.MoveNext())
+        {
+            int slot = pass.Random.Next(_poolRows);
+            TakeFromPool(slot, n);
+            rows.Read(PoolRow(slot), out _poolLabels[slot], out _poolIds[slot]);
+            return true;
+        }
+        pass.Exhausted = true;
+        if (pass.Live == 0)
+            return false;
+        int taken = pass.Random.Next(pass.Live);
+        TakeFromPool(taken, n);
+        if (taken != --pass.Live)
+            MovePoolRow(pass.Live, taken);
+        return true;
+    }
+
+    /// <summary>The state of one shuffled pass through the pool: rows held, whether the data has ended, the pass's random.</summary>
+    private sealed class PoolPass(Random random)
+    {
+        public Random Random { get; } = random;
+
+        public int Live { get; set; }
+
+        public bool Exhausted { get; set; }
     }
 
     private Span<float> PoolRow(int slot) => _poolFeatures.AsSpan(slot * FeatureCount, FeatureCount);

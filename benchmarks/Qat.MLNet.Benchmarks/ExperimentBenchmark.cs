@@ -84,8 +84,7 @@ internal static class ExperimentBenchmark
             if (!_defaultsFirst)
                 return shown;
             // The same trials under the plain rule (best mean, margin 0): what the margin changed on the test rows.
-            var completed = result.Trials.Where(t => t.Status == QatTrialStatus.Completed && !double.IsNaN(t.Metric)).ToList();
-            var plain = completed.MaxBy(t => t.Metric)!; // every metric here (accuracy, R²) is higher-is-better
+            var plain = TrialSelection.Best(result.Trials, result.HigherIsBetter, margin: 0)!;
             double plainTest = plain == best ? test : plain.IsDefaults ? defaults : Test(ml, set.Task, Retrain(ml, set.Task, plain.Settings, seed).Fit(outer.TrainSet), outer.TestSet);
             Tests[name + " (best mean)"].Add(plainTest);
             return shown + FormattableString.Invariant($"; best mean: trial {plain.Id}, {plainTest:F3}");
