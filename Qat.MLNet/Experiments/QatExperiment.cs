@@ -15,6 +15,9 @@ public sealed class QatExperiment
 {
     private readonly MLContext _ml;
     private IReadOnlyList<(IDataView Train, IDataView Validation)>? _splits;
+
+    /// <summary>The (train, validation) pairs trials run on, once SetDataset was called (for tests).</summary>
+    internal IReadOnlyList<(IDataView Train, IDataView Validation)>? Splits => _splits;
     private QatExperimentTask? _task;
     private double _seconds = 600;
     private int _maxTrials = int.MaxValue;
@@ -41,14 +44,24 @@ public sealed class QatExperiment
         return this;
     }
 
-    /// <summary>k-fold cross-validation: each trial trains <paramref name="folds"/> times and is measured by the mean over the held-out folds.</summary>
+    /// <summary>
+    /// k-fold cross-validation: each trial trains <paramref name="folds"/> times and is measured by the mean over the held-out
+    /// folds. With <paramref name="samplingKeyColumnName"/> (as in ML.NET's <c>CrossValidationSplit</c> and AutoML's
+    /// <c>SetDataset</c>), rows with the same value there (one person's rows, one session's) stay in one fold, so no trial is
+    /// measured on people it trained on.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2.</exception>
-    public QatExperiment SetDataset(IDataView data, int folds)
+    /// <exception cref="ArgumentException"><paramref name="samplingKeyColumnName"/> is not a column of <paramref name="data"/>.</exception>
+    public QatExperiment SetDataset(IDataView data, int folds, string? samplingKeyColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (folds < 2)
             throw new ArgumentOutOfRangeException(nameof(folds), folds, "Cross-validation needs at least 2 folds; for one split use SetDataset(train, validation).");
-        _splits = _ml.Data.CrossValidationSplit(data, folds, seed: _seed).Select(s => (s.TrainSet, s.TestSet)).ToList();
+        if (samplingKeyColumnName is not null && data.Schema.GetColumnOrNull(samplingKeyColumnName) is null)
+            throw new ArgumentException(
+                $"The sampling key column '{samplingKeyColumnName}' is not in the data (columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}). " +
+                "Name the column whose equal values must stay in one fold, or pass null to split rows independently.", nameof(samplingKeyColumnName));
+        _splits = _ml.Data.CrossValidationSplit(data, folds, samplingKeyColumnName, seed: _seed).Select(s => (s.TrainSet, s.TestSet)).ToList();
         return this;
     }
 

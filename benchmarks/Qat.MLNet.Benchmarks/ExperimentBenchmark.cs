@@ -11,7 +11,8 @@ namespace Qat.MLNet.Benchmarks;
 /// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
 /// of them; <c>--folds K</c> measures each trial by K-fold cross-validation of the training rows instead). Prints the test
 /// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]
-/// [--tuners random,halving,cfo] [--defaults-first [--margin SE]] [--budget steps]</c> (--budget steps: trials' length
+/// [--tuners random,halving,cfo] [--defaults-first [--margin SE]] [--budget steps] [--unseen]</c> (--unseen: also the
+/// statsmodels sets of <see cref="TabularBenchmark.Unseen"/>, people kept on one side of every split and fold; --budget steps: trials' length
 /// searched in optimizer steps with early stopping, <see cref="QatSearchBudget.OptimizerSteps"/>, instead of fixed epochs; cfo: the cost-frugal search; --defaults-first: the
 /// trainer's defaults as each experiment's first trial, kept as best unless a trial beats them by more than --margin standard
 /// errors of its per-fold gains, default 1; 0 = the best mean). Ends with each column's mean test metric.
@@ -38,7 +39,8 @@ internal static class ExperimentBenchmark
         Console.WriteLine($"| --- | --- | --- | --- | {string.Join(" | ", shown.Select(_ => "---"))} |");
         foreach (var key in _tuners.Prepend("defaults").Concat(_tuners.Select(t => t + " (best mean)")))
             Tests[key] = [];
-        foreach (var set in TabularDataSet.Shipped.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)))
+        var sets = args.Contains("--unseen") ? TabularDataSet.Shipped.Concat(TabularBenchmark.Unseen.Where(u => File.Exists(u.RelativePath))) : TabularDataSet.Shipped;
+        foreach (var set in sets.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)))
         {
             for (int seed = 0; seed < splits; seed++)
                 RunSplit(set, seed, seconds);
@@ -52,12 +54,13 @@ internal static class ExperimentBenchmark
     private static void RunSplit(TabularDataSet set, int seed, uint seconds)
     {
         var ml = new MLContext(seed: seed);
-        var all = set.Load(ml, TabularDataSet.Find(set.RelativePath));
+        var all = set.Load(ml, Path.IsPathRooted(set.RelativePath) ? set.RelativePath : TabularDataSet.Find(set.RelativePath));
         if (set.Task == TabularTask.Multiclass)
             all = ml.Transforms.Conversion.MapValueToKey("Label").Fit(all).Transform(all);
         all = ml.Data.Cache(all);
-        var outer = ml.Data.TrainTestSplit(all, testFraction: 0.25, seed: seed);
-        var inner = ml.Data.TrainTestSplit(outer.TrainSet, testFraction: 0.2, seed: seed);
+        // A person's rows stay on one side of every split (data sets with repeated people, see TabularBenchmark.Unseen).
+        var outer = ml.Data.TrainTestSplit(all, testFraction: 0.25, samplingKeyColumnName: set.SplitKey, seed: seed);
+        var inner = ml.Data.TrainTestSplit(outer.TrainSet, testFraction: 0.2, samplingKeyColumnName: set.SplitKey, seed: seed);
 
         // The defaults column is the defaults trial's settings retrained as the experiments' best is, so an experiment that
         // keeps the defaults scores exactly this.
@@ -68,7 +71,7 @@ internal static class ExperimentBenchmark
             var experiment = ml.CreateQatExperiment().SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed)).SetDefaultsFirst(_defaultsFirst, _margin);
             if (_steps)
                 experiment = experiment.SetSearchSpace(new QatSearchSpace { Budget = QatSearchBudget.OptimizerSteps });
-            experiment = _folds > 1 ? experiment.SetDataset(outer.TrainSet, _folds) : experiment.SetDataset(inner.TrainSet, inner.TestSet);
+            experiment = _folds > 1 ? experiment.SetDataset(outer.TrainSet, _folds, set.SplitKey) : experiment.SetDataset(inner.TrainSet, inner.TestSet);
             experiment = set.Task switch
             {
                 TabularTask.Multiclass => experiment.SetMulticlassMetric(),

@@ -34,20 +34,58 @@ public sealed record TabularDataSet(string Name, string RelativePath, TabularTas
         new("diabetes", "tabular/diabetes.csv", TabularTask.Regression),
     ];
 
+    /// <summary>The label's column (0-based); null: the last one.</summary>
+    public int? LabelColumn { get; init; }
+
+    /// <summary>Columns that are neither label nor feature (e.g. an id).</summary>
+    public IReadOnlyList<int> IgnoredColumns { get; init; } = [];
+
     /// <summary>
-    /// Loads the file: every column but the last into the vector column <c>Features</c> (Single), the last into
-    /// <c>Label</c> (string for multiclass, Boolean for binary, Single for regression). Lazy, as ML.NET's loaders are.
+    /// Rows that belong together (the same person) and must fall on the same side of a split: a column index, loaded as
+    /// <c>Group</c>, or -1 for "the same feature vector" (the <c>Features</c> column itself); null: rows are independent.
+    /// </summary>
+    public int? GroupColumn { get; init; }
+
+    /// <summary>The column a split must keep together (<c>TrainTestSplit</c>'s samplingKeyColumnName), or null.</summary>
+    public string? SplitKey => GroupColumn switch { null => null, -1 => "Features", _ => "Group" };
+
+    /// <summary>Columns holding categories as numbers (a travel mode 1-4): one-hot encoded into the features, as a user would.</summary>
+    public IReadOnlyList<int> CategoricalColumns { get; init; } = [];
+
+    /// <summary>The field separator: ',' unless set.</summary>
+    public char Separator { get; init; } = ',';
+
+    /// <summary>
+    /// Loads the file: every column but the label and the ignored ones into the vector column <c>Features</c> (Single), the
+    /// label into <c>Label</c> (string for multiclass, Boolean for binary, Single for regression). Lazy, as ML.NET's
+    /// loaders are.
     /// </summary>
     public IDataView Load(MLContext ml, string? path = null)
     {
         path ??= Find(RelativePath);
-        int features = File.ReadLines(path).First().Split(',').Length - 1;
+        int columns = File.ReadLines(path).First().Split(Separator).Length;
+        int label = LabelColumn ?? columns - 1;
+        var featureColumns = Enumerable.Range(0, columns).Where(c => c != label && c != GroupColumn && !IgnoredColumns.Contains(c) && !CategoricalColumns.Contains(c)).Select(c => new TextLoader.Range(c)).ToArray();
         var labelKind = Task == TabularTask.Regression ? DataKind.Single : DataKind.String;
-        var data = ml.Data.LoadFromTextFile(path, new[]
+        var loaded = new List<TextLoader.Column>
         {
-            new TextLoader.Column("Features", DataKind.Single, 0, features - 1),
-            new TextLoader.Column(Task == TabularTask.Binary ? "LabelText" : "Label", labelKind, features),
-        }, separatorChar: ',', hasHeader: true);
+            new("Features", DataKind.Single, featureColumns),
+            new(Task == TabularTask.Binary ? "LabelText" : "Label", labelKind, label),
+        };
+        if (GroupColumn is >= 0 and var group)
+            loaded.Add(new TextLoader.Column("Group", DataKind.String, group)); // text: TrainTestSplit hashes it with the seed (a number key would split the same way every seed)
+        if (CategoricalColumns.Count > 0)
+        {
+            loaded[0] = new TextLoader.Column("Numeric", DataKind.Single, featureColumns);
+            loaded.AddRange(CategoricalColumns.Select(c => new TextLoader.Column($"Category{c}", DataKind.String, c)));
+        }
+        var data = ml.Data.LoadFromTextFile(path, loaded.ToArray(), separatorChar: Separator, hasHeader: true);
+        if (CategoricalColumns.Count > 0)
+        {
+            var oneHot = ml.Transforms.Categorical.OneHotEncoding(CategoricalColumns.Select(c => new InputOutputColumnPair($"OneHot{c}", $"Category{c}")).ToArray())
+                .Append(ml.Transforms.Concatenate("Features", CategoricalColumns.Select(c => $"OneHot{c}").Prepend("Numeric").ToArray()));
+            data = oneHot.Fit(data).Transform(data);
+        }
         if (Task != TabularTask.Binary)
             return data;
         string positive = PositiveLabel ?? throw new InvalidOperationException($"Binary data set '{Name}' needs a positive label.");

@@ -1,0 +1,79 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Qat.MLNet.Benchmarks;
+
+/// <summary>
+/// A probe for the defaults issue (<c>tabular --ple K</c>): each feature becomes K values, its piecewise-linear encoding
+/// over K quantile bins of the training rows (Gorishniy et al. 2022, "On Embeddings for Numerical Features in Tabular
+/// Deep Learning"): bin t is 0 below its lower edge, 1 above its upper edge, linear between. Tells whether the MLP's gap
+/// to trees on some data is about how numbers are presented to it. Benchmark only: the mapping is not saveable.
+/// </summary>
+internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
+{
+    private readonly MLContext _ml;
+    private readonly int _bins;
+
+    public PiecewiseLinearEncoding(MLContext ml, int bins)
+    {
+        _ml = ml;
+        _bins = bins;
+    }
+
+    private sealed class Row
+    {
+        [VectorType]
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class Encoded
+    {
+        [VectorType]
+        public float[] Encoding { get; set; } = [];
+    }
+
+    public ITransformer Fit(IDataView input)
+    {
+        var rows = input.GetColumn<float[]>("Features").ToList();
+        int features = rows[0].Length;
+        var edges = new float[features][];
+        for (int f = 0; f < features; f++)
+        {
+            var values = rows.Select(r => r[f]).Order().ToArray();
+            // K + 1 quantile edges; repeated edges (few distinct values) collapse to fewer bins.
+            edges[f] = Enumerable.Range(0, _bins + 1).Select(i => values[(int)((long)i * (values.Length - 1) / _bins)]).Distinct().ToArray();
+        }
+        int width = edges.Sum(e => Math.Max(1, e.Length - 1));
+        var mapping = _ml.Transforms.CustomMapping<Row, Encoded>((row, encoded) =>
+        {
+            var output = new float[width];
+            int k = 0;
+            for (int f = 0; f < features; f++)
+            {
+                var e = edges[f];
+                if (e.Length < 2)
+                {
+                    output[k++] = 0;
+                    continue;
+                }
+                for (int t = 0; t + 1 < e.Length; t++)
+                    output[k++] = Math.Clamp((row.Features[f] - e[t]) / (e[t + 1] - e[t]), 0f, 1f);
+            }
+            encoded.Encoding = output;
+        }, contractName: null, inputSchemaDefinition: SchemaDefinition.Create(typeof(Row)).With(d => d[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features)),
+            outputSchemaDefinition: SchemaDefinition.Create(typeof(Encoded)).With(d => d[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width)));
+        var chain = mapping.Append(_ml.Transforms.CopyColumns("Features", "Encoding"));
+        return chain.Fit(input);
+    }
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => inputSchema;
+}
+
+internal static class SchemaDefinitionExtensions
+{
+    public static SchemaDefinition With(this SchemaDefinition definition, Action<SchemaDefinition> change)
+    {
+        change(definition);
+        return definition;
+    }
+}
