@@ -37,12 +37,10 @@ public sealed record TabularDataSet(string Name, string RelativePath, TabularTas
     /// <summary>The label's column (0-based); null: the last one.</summary>
     public int? LabelColumn { get; init; }
 
-    /// <summary>Columns that are neither label nor feature (e.g. an id).</summary>
-    public IReadOnlyList<int> IgnoredColumns { get; init; } = [];
-
     /// <summary>
     /// Rows that belong together (the same person) and must fall on the same side of a split: a column index, loaded as
-    /// <c>Group</c>, or -1 for "the same feature vector" (the <c>Features</c> column itself); null: rows are independent.
+    /// text into <c>Group</c> and kept out of the features, or -1 for "the same feature vector" (the <c>Features</c> column
+    /// itself); null: rows are independent.
     /// </summary>
     public int? GroupColumn { get; init; }
 
@@ -56,29 +54,25 @@ public sealed record TabularDataSet(string Name, string RelativePath, TabularTas
     public char Separator { get; init; } = ',';
 
     /// <summary>
-    /// Loads the file: every column but the label and the ignored ones into the vector column <c>Features</c> (Single), the
-    /// label into <c>Label</c> (string for multiclass, Boolean for binary, Single for regression). Lazy, as ML.NET's
-    /// loaders are.
+    /// Loads the file: every other column into the vector column <c>Features</c> (Single; the categorical ones one-hot, after
+    /// the numbers), the label into <c>Label</c> (string for multiclass, Boolean for binary, Single for regression), the
+    /// group column into <c>Group</c>. Lazy, as ML.NET's loaders are.
     /// </summary>
     public IDataView Load(MLContext ml, string? path = null)
     {
         path ??= Find(RelativePath);
         int columns = File.ReadLines(path).First().Split(Separator).Length;
         int label = LabelColumn ?? columns - 1;
-        var featureColumns = Enumerable.Range(0, columns).Where(c => c != label && c != GroupColumn && !IgnoredColumns.Contains(c) && !CategoricalColumns.Contains(c)).Select(c => new TextLoader.Range(c)).ToArray();
+        var numeric = Enumerable.Range(0, columns).Where(c => c != label && c != GroupColumn && !CategoricalColumns.Contains(c)).Select(c => new TextLoader.Range(c)).ToArray();
         var labelKind = Task == TabularTask.Regression ? DataKind.Single : DataKind.String;
         var loaded = new List<TextLoader.Column>
         {
-            new("Features", DataKind.Single, featureColumns),
+            new(CategoricalColumns.Count > 0 ? "Numeric" : "Features", DataKind.Single, numeric),
             new(Task == TabularTask.Binary ? "LabelText" : "Label", labelKind, label),
         };
         if (GroupColumn is >= 0 and var group)
             loaded.Add(new TextLoader.Column("Group", DataKind.String, group)); // text: TrainTestSplit hashes it with the seed (a number key would split the same way every seed)
-        if (CategoricalColumns.Count > 0)
-        {
-            loaded[0] = new TextLoader.Column("Numeric", DataKind.Single, featureColumns);
-            loaded.AddRange(CategoricalColumns.Select(c => new TextLoader.Column($"Category{c}", DataKind.String, c)));
-        }
+        loaded.AddRange(CategoricalColumns.Select(c => new TextLoader.Column($"Category{c}", DataKind.String, c)));
         var data = ml.Data.LoadFromTextFile(path, loaded.ToArray(), separatorChar: Separator, hasHeader: true);
         if (CategoricalColumns.Count > 0)
         {
