@@ -44,6 +44,10 @@ internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
             edges[f] = Enumerable.Range(0, _bins + 1).Select(i => values[(int)((long)i * (values.Length - 1) / _bins)]).Distinct().ToArray();
         }
         int width = edges.Sum(e => Math.Max(1, e.Length - 1));
+        var inputSchema = SchemaDefinition.Create(typeof(Row));
+        inputSchema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
+        var outputSchema = SchemaDefinition.Create(typeof(Encoded));
+        outputSchema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         var mapping = _ml.Transforms.CustomMapping<Row, Encoded>((row, encoded) =>
         {
             var output = new float[width];
@@ -53,27 +57,17 @@ internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
                 var e = edges[f];
                 if (e.Length < 2)
                 {
-                    output[k++] = 0;
+                    output[k++] = 0; // a constant feature: one slot, always 0
                     continue;
                 }
                 for (int t = 0; t + 1 < e.Length; t++)
                     output[k++] = Math.Clamp((row.Features[f] - e[t]) / (e[t + 1] - e[t]), 0f, 1f);
             }
             encoded.Encoding = output;
-        }, contractName: null, inputSchemaDefinition: SchemaDefinition.Create(typeof(Row)).With(d => d[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features)),
-            outputSchemaDefinition: SchemaDefinition.Create(typeof(Encoded)).With(d => d[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width)));
+        }, contractName: null, inputSchema, outputSchema);
         var chain = mapping.Append(_ml.Transforms.CopyColumns("Features", "Encoding"));
         return chain.Fit(input);
     }
 
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => inputSchema;
-}
-
-internal static class SchemaDefinitionExtensions
-{
-    public static SchemaDefinition With(this SchemaDefinition definition, Action<SchemaDefinition> change)
-    {
-        change(definition);
-        return definition;
-    }
 }
