@@ -6,18 +6,24 @@ namespace Qat.MLNet.Benchmarks;
 /// <summary>
 /// A probe for the defaults issue (<c>tabular --ple K</c>): each feature becomes K values, its piecewise-linear encoding
 /// over K quantile bins of the training rows (Gorishniy et al. 2022, "On Embeddings for Numerical Features in Tabular
-/// Deep Learning"): bin t is 0 below its lower edge, 1 above its upper edge, linear between. Tells whether the MLP's gap
+/// Deep Learning"): bin t is 0 below its lower edge, 1 above its upper edge, linear between; optionally after the value
+/// itself (<c>--ple-raw K</c>). Tells whether the MLP's gap
 /// to trees on some data is about how numbers are presented to it. Benchmark only: the mapping is not saveable.
 /// </summary>
 internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
 {
     private readonly MLContext _ml;
     private readonly int _bins;
+    private readonly bool _keepRaw;
 
-    public PiecewiseLinearEncoding(MLContext ml, int bins)
+    /// <param name="ml">The context.</param>
+    /// <param name="bins">K, the quantile bins per feature.</param>
+    /// <param name="keepRaw">Whether each feature's own value comes first, before its K encodings.</param>
+    public PiecewiseLinearEncoding(MLContext ml, int bins, bool keepRaw)
     {
         _ml = ml;
         _bins = bins;
+        _keepRaw = keepRaw;
     }
 
     private sealed class Row
@@ -43,7 +49,7 @@ internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
             // K + 1 quantile edges; repeated edges (few distinct values) collapse to fewer bins.
             edges[f] = Enumerable.Range(0, _bins + 1).Select(i => values[(int)((long)i * (values.Length - 1) / _bins)]).Distinct().ToArray();
         }
-        int width = edges.Sum(e => Math.Max(1, e.Length - 1));
+        int width = edges.Sum(e => Math.Max(1, e.Length - 1)) + (_keepRaw ? features : 0);
         var inputSchema = SchemaDefinition.Create(typeof(Row));
         inputSchema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
         var outputSchema = SchemaDefinition.Create(typeof(Encoded));
@@ -54,6 +60,8 @@ internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
             int k = 0;
             for (int f = 0; f < features; f++)
             {
+                if (_keepRaw)
+                    output[k++] = row.Features[f];
                 var e = edges[f];
                 if (e.Length < 2)
                 {

@@ -16,10 +16,11 @@ namespace Qat.MLNet.Benchmarks;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release -- tabular [--splits N] [--only NAME] [--refit] [--with "Name=Value;..."]... [--ple K]
-/// [--ungrouped] [--grouped-holdout]</c>. Probe rows: <c>--refit</c> adds the defaults with a fixed seed and the same retrained on every row for
+/// [--ple-raw K] [--ungrouped] [--grouped-holdout]</c>. Probe rows: <c>--refit</c> adds the defaults with a fixed seed and the same retrained on every row for
 /// the epochs early stopping kept (<see cref="RefitOnAllRows{TOptions}"/>); each <c>--with "WeightDecay=0.01;BatchSize=16"</c>
 /// adds a Qat row with those options (<see cref="OptionAssignments"/>); <c>--ple K</c> adds a Qat row on the features'
-/// piecewise-linear encoding over K quantile bins (<see cref="PiecewiseLinearEncoding"/>, also applied to each --with row);
+/// piecewise-linear encoding over K quantile bins (<see cref="PiecewiseLinearEncoding"/>, also applied to each --with row;
+/// <c>--ple-raw K</c>: each feature's value followed by its K encodings);
 /// <c>--grouped-holdout</c> adds, on sets with repeated people, the defaults early-stopped on people held out
 /// (<see cref="GroupedHoldout{TOptions}"/>).
 /// Each split is <c>TrainTestSplit(testFraction 0.25, seed s)</c>, s = 0..N-1; data sets with repeated people (randhie:
@@ -54,6 +55,8 @@ internal static class TabularBenchmark
 
     private static int _ple;
 
+    private static bool _pleRaw;
+
     private static bool _ungrouped;
 
     private static bool _groupedHoldout;
@@ -66,7 +69,8 @@ internal static class TabularBenchmark
         int splits = Option(args, "--splits", 5);
         _printReports = args.Contains("--reports");
         _refit = args.Contains("--refit");
-        _ple = Option(args, "--ple", 0);
+        _pleRaw = args.Contains("--ple-raw");
+        _ple = Option(args, _pleRaw ? "--ple-raw" : "--ple", 0);
         _ungrouped = args.Contains("--ungrouped");
         _groupedHoldout = args.Contains("--grouped-holdout");
         _variants = args.Select((a, i) => (a, i)).Where(p => p.a == "--with" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
@@ -109,7 +113,7 @@ internal static class TabularBenchmark
                     ? ml.Transforms.Conversion.MapValueToKey("Label")
                     : new EstimatorChain<ITransformer>();
                 if (_ple > 0 && candidate.Name.StartsWith("Qat (raw), PLE", StringComparison.Ordinal))
-                    pipeline = pipeline.Append(new PiecewiseLinearEncoding(ml, _ple));
+                    pipeline = pipeline.Append(new PiecewiseLinearEncoding(ml, _ple, _pleRaw));
                 if (candidate.Normalize)
                     pipeline = pipeline.Append(ml.Transforms.NormalizeMinMax("Features"));
                 pipeline = pipeline.AppendCacheCheckpoint(ml).Append(candidate.Trainer(ml));
