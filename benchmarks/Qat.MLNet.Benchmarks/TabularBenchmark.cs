@@ -16,7 +16,8 @@ namespace Qat.MLNet.Benchmarks;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release -- tabular [--splits N] [--only NAME] [--refit] [--with "Name=Value;..."]... [--ple K]
-/// [--ple-raw K] [--ungrouped] [--grouped-holdout]</c>. Probe rows: <c>--refit</c> adds the defaults with a fixed seed and the same retrained on every row for
+/// [--ple-raw K] [--ungrouped] [--grouped-holdout] [--rows N]</c> (<c>--rows N</c>: a fixed random N rows of each set,
+/// for small-data checks on the larger sets). Probe rows: <c>--refit</c> adds the defaults with a fixed seed and the same retrained on every row for
 /// the epochs early stopping kept (<see cref="RefitOnAllRows{TOptions}"/>); each <c>--with "WeightDecay=0.01;BatchSize=16"</c>
 /// adds a Qat row with those options (<see cref="OptionAssignments"/>); <c>--ple K</c> adds a Qat row on the features'
 /// piecewise-linear encoding over K quantile bins (<see cref="PiecewiseLinearEncoding"/>, also applied to each --with row;
@@ -61,6 +62,8 @@ internal static class TabularBenchmark
 
     private static bool _groupedHoldout;
 
+    private static int _rows;
+
     /// <summary>A trainer in the table; <paramref name="Probe"/> rows (same-seed baseline and refit) run only with <c>--refit</c>.</summary>
     private sealed record Candidate(string Name, bool Normalize, Func<MLContext, IEstimator<ITransformer>> Trainer, bool Probe = false);
 
@@ -73,6 +76,7 @@ internal static class TabularBenchmark
         _ple = Option(args, _pleRaw ? "--ple-raw" : "--ple", 0);
         _ungrouped = args.Contains("--ungrouped");
         _groupedHoldout = args.Contains("--grouped-holdout");
+        _rows = Option(args, "--rows", 0);
         _variants = args.Select((a, i) => (a, i)).Where(p => p.a == "--with" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         var sets = TabularDataSet.Shipped.ToList();
@@ -108,6 +112,8 @@ internal static class TabularBenchmark
             {
                 var ml = new MLContext(seed: seed);
                 var data = set.Load(ml, path);
+                if (_rows > 0)
+                    data = ml.Data.TakeRows(ml.Data.ShuffleRows(data, seed: 12345, shufflePoolSize: 1_000_000), _rows); // the same rows every split
                 var split = ml.Data.TrainTestSplit(data, testFraction: 0.25, samplingKeyColumnName: _ungrouped ? null : set.SplitKey, seed: seed);
                 IEstimator<ITransformer> pipeline = set.Task == TabularTask.Multiclass
                     ? ml.Transforms.Conversion.MapValueToKey("Label")
