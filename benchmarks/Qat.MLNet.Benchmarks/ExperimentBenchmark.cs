@@ -54,7 +54,7 @@ internal static class ExperimentBenchmark
     private static void RunSplit(TabularDataSet set, int seed, uint seconds)
     {
         var ml = new MLContext(seed: seed);
-        var all = set.Load(ml, Path.IsPathRooted(set.RelativePath) ? set.RelativePath : TabularDataSet.Find(set.RelativePath));
+        var all = set.Load(ml);
         if (set.Task == TabularTask.Multiclass)
             all = ml.Transforms.Conversion.MapValueToKey("Label").Fit(all).Transform(all);
         all = ml.Data.Cache(all);

@@ -9,14 +9,18 @@ namespace Qat.MLNet.Benchmarks;
 /// <c>ValidationSet</c>) instead of the trainer's own row-by-row holdout, which puts a person's other rows in training and
 /// so rewards memorising them. Same share of rows held out as the defaults.
 /// </summary>
-internal sealed class GroupedHoldout<TOptions> : IEstimator<ITransformer> where TOptions : QatTrainerOptions, new()
+internal sealed class GroupedHoldout : IEstimator<ITransformer>
 {
     private readonly MLContext _ml;
     private readonly string _key;
     private readonly int _seed;
-    private readonly Func<TOptions, IEstimator<ITransformer>> _trainer;
+    private readonly Func<IDataView?, IEstimator<ITransformer>> _trainer;
 
-    public GroupedHoldout(MLContext ml, string key, int seed, Func<TOptions, IEstimator<ITransformer>> trainer)
+    /// <param name="ml">The context.</param>
+    /// <param name="key">The column whose equal values stay on one side.</param>
+    /// <param name="seed">Seeds the split.</param>
+    /// <param name="trainer">The trainer early-stopping on the given validation set.</param>
+    public GroupedHoldout(MLContext ml, string key, int seed, Func<IDataView?, IEstimator<ITransformer>> trainer)
     {
         _ml = ml;
         _key = key;
@@ -27,8 +31,8 @@ internal sealed class GroupedHoldout<TOptions> : IEstimator<ITransformer> where 
     public ITransformer Fit(IDataView input)
     {
         var split = _ml.Data.TrainTestSplit(input, testFraction: QatDefaults.ValidationFraction, samplingKeyColumnName: _key, seed: _seed + 1000);
-        return _trainer(new TOptions { ValidationSet = split.TestSet }).Fit(split.TrainSet);
+        return _trainer(split.TestSet).Fit(split.TrainSet);
     }
 
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _trainer(new TOptions()).GetOutputSchema(inputSchema);
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => _trainer(null).GetOutputSchema(inputSchema);
 }

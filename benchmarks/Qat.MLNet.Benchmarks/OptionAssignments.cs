@@ -33,8 +33,9 @@ internal static class OptionAssignments
                 dropout = double.Parse(value, CultureInfo.InvariantCulture);
                 continue;
             }
-            var property = typeof(TOptions).GetProperty(name, BindingFlags.Public | BindingFlags.Instance)
-                ?? throw new ArgumentException($"{typeof(TOptions).Name} has no property '{name}'.");
+            // The runtime type: a task's own options (PositiveClassWeight) also when handed over as the base class.
+            var property = options.GetType().GetProperty(name, BindingFlags.Public | BindingFlags.Instance)
+                ?? throw new ArgumentException($"{options.GetType().Name} has no property '{name}'.");
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
             object? parsed = value == "null" ? null
                 : type.IsEnum ? Enum.Parse(type, value, ignoreCase: true)

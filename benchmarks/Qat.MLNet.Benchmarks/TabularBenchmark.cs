@@ -23,7 +23,7 @@ namespace Qat.MLNet.Benchmarks;
 /// piecewise-linear encoding over K quantile bins (<see cref="PiecewiseLinearEncoding"/>, also applied to each --with row;
 /// <c>--ple-raw K</c>: each feature's value followed by its K encodings);
 /// <c>--grouped-holdout</c> adds, on sets with repeated people, the defaults early-stopped on people held out
-/// (<see cref="GroupedHoldout{TOptions}"/>).
+/// (<see cref="GroupedHoldout"/>).
 /// Each split is <c>TrainTestSplit(testFraction 0.25, seed s)</c>, s = 0..N-1; data sets with repeated people (randhie:
 /// one person's years share a feature vector; modechoice: an individual's four alternatives) keep a person's rows on one
 /// side (<see cref="TabularDataSet.SplitKey"/>), so no trainer is scored on people it trained on; <c>--ungrouped</c> splits
@@ -64,8 +64,11 @@ internal static class TabularBenchmark
 
     private static int _rows;
 
-    /// <summary>A trainer in the table; <paramref name="Probe"/> rows (same-seed baseline and refit) run only with <c>--refit</c>.</summary>
-    private sealed record Candidate(string Name, bool Normalize, Func<MLContext, IEstimator<ITransformer>> Trainer, bool Probe = false);
+    /// <summary>
+    /// A trainer in the table; <paramref name="RefitProbe"/> rows (same-seed baseline and refit) run only with <c>--refit</c>;
+    /// <paramref name="Encoded"/> rows train on the <c>--ple</c> encoding of the features.
+    /// </summary>
+    private sealed record Candidate(string Name, bool Normalize, Func<MLContext, IEstimator<ITransformer>> Trainer, bool RefitProbe = false, bool Encoded = false);
 
     public static void Run(string[] args)
     {
@@ -97,11 +100,11 @@ internal static class TabularBenchmark
     private static void RunDataSet(TabularDataSet set, int splits)
     {
         var probe = new MLContext(seed: 0);
-        string path = Path.IsPathRooted(set.RelativePath) ? set.RelativePath : TabularDataSet.Find(set.RelativePath);
+        string path = set.FullPath;
         var all = set.Load(probe, path);
         long rows = all.GetRowCount() ?? all.GetColumn<float[]>("Features").LongCount();
         int features = ((VectorDataViewType)all.Schema["Features"].Type).Size;
-        foreach (var candidate in Candidates(set.Task).Where(c => _refit || !c.Probe).Concat(Variants(set.Task)).Concat(GroupedHoldoutRow(set)))
+        foreach (var candidate in Candidates(set.Task).Where(c => _refit || !c.RefitProbe).Concat(Variants(set.Task)).Concat(GroupedHoldoutRow(set)))
         {
             var values = new List<double>();
             var aucs = new List<double>();
@@ -118,7 +121,7 @@ internal static class TabularBenchmark
                 IEstimator<ITransformer> pipeline = set.Task == TabularTask.Multiclass
                     ? ml.Transforms.Conversion.MapValueToKey("Label")
                     : new EstimatorChain<ITransformer>();
-                if (_ple > 0 && candidate.Name.StartsWith("Qat (raw), PLE", StringComparison.Ordinal))
+                if (candidate.Encoded)
                     pipeline = pipeline.Append(new PiecewiseLinearEncoding(ml, _ple, _pleRaw));
                 if (candidate.Normalize)
                     pipeline = pipeline.Append(ml.Transforms.NormalizeMinMax("Features"));
@@ -159,36 +162,43 @@ internal static class TabularBenchmark
         }
     }
 
-    /// <summary>One "Qat (raw)" row per <c>--with "Name=Value;..."</c>, with those options set.</summary>
-    private static IEnumerable<Candidate> Variants(TabularTask task) => (_ple > 0 ? _variants.Prepend("").Select(v => "PLE " + v) : _variants).Select(v => new Candidate($"Qat (raw), {v}", false, task switch
-    {
-        TabularTask.Multiclass => ml => ml.MulticlassClassification.Trainers.Qat(OptionAssignments.Apply(new QatMulticlassTrainer.Options(), Unprefixed(v))),
-        TabularTask.Binary => ml => ml.BinaryClassification.Trainers.Qat(OptionAssignments.Apply(new QatBinaryTrainer.Options(), Unprefixed(v))),
-        _ => ml => ml.Regression.Trainers.Qat(OptionAssignments.Apply(new QatRegressionTrainer.Options(), Unprefixed(v))),
-    }, Probe: true));
+    /// <summary>
+    /// One "Qat (raw)" row per <c>--with "Name=Value;..."</c>, with those options set; with <c>--ple</c>, the defaults and each
+    /// of those rows on the encoded features instead.
+    /// </summary>
+    private static IEnumerable<Candidate> Variants(TabularTask task) =>
+        (_ple > 0 ? _variants.Prepend("") : _variants).Select(v => new Candidate($"Qat (raw), {(_ple > 0 ? "PLE " : "")}{v}", false,
+            Qat(task, o => OptionAssignments.Apply(o, v)), Encoded: _ple > 0));
 
-    /// <summary>With <c>--grouped-holdout</c>, on a set with a split key: the defaults early-stopped on people held out (<see cref="GroupedHoldout{TOptions}"/>).</summary>
+    /// <summary>With <c>--grouped-holdout</c>, on a set with a split key: the defaults early-stopped on people held out (<see cref="GroupedHoldout"/>).</summary>
     private static IEnumerable<Candidate> GroupedHoldoutRow(TabularDataSet set)
     {
         if (!_groupedHoldout || set.SplitKey is not { } key)
             yield break;
-        yield return new Candidate("Qat (raw), holdout by person", false, set.Task switch
-        {
-            TabularTask.Multiclass => ml => new GroupedHoldout<QatMulticlassTrainer.Options>(ml, key, 0, o => ml.MulticlassClassification.Trainers.Qat(o)),
-            TabularTask.Binary => ml => new GroupedHoldout<QatBinaryTrainer.Options>(ml, key, 0, o => ml.BinaryClassification.Trainers.Qat(o)),
-            _ => ml => new GroupedHoldout<QatRegressionTrainer.Options>(ml, key, 0, o => ml.Regression.Trainers.Qat(o)),
-        }, Probe: true);
+        yield return new Candidate("Qat (raw), holdout by person", false, ml => new GroupedHoldout(ml, key, 0, validation => Qat(set.Task, o => o.ValidationSet = validation)(ml)));
     }
 
-    private static string Unprefixed(string variant) => variant.StartsWith("PLE ", StringComparison.Ordinal) ? variant[4..] : variant;
+    /// <summary>The task's Qat trainer on its own Options type, after <paramref name="configure"/>.</summary>
+    private static Func<MLContext, IEstimator<ITransformer>> Qat(TabularTask task, Action<QatTrainerOptions> configure) => task switch
+    {
+        TabularTask.Multiclass => ml => ml.MulticlassClassification.Trainers.Qat(Configured(new QatMulticlassTrainer.Options(), configure)),
+        TabularTask.Binary => ml => ml.BinaryClassification.Trainers.Qat(Configured(new QatBinaryTrainer.Options(), configure)),
+        _ => ml => ml.Regression.Trainers.Qat(Configured(new QatRegressionTrainer.Options(), configure)),
+    };
+
+    private static TOptions Configured<TOptions>(TOptions options, Action<QatTrainerOptions> configure) where TOptions : QatTrainerOptions
+    {
+        configure(options);
+        return options;
+    }
 
     private static IEnumerable<Candidate> Candidates(TabularTask task) => task switch
     {
         TabularTask.Multiclass =>
         [
             new("Qat (raw)", false, ml => ml.MulticlassClassification.Trainers.Qat()),
-            new("Qat (raw), seed 11", false, ml => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { Seed = 11 }), Probe: true),
-            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatMulticlassTrainer.Options>(o => ml.MulticlassClassification.Trainers.Qat(o)), Probe: true),
+            new("Qat (raw), seed 11", false, ml => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { Seed = 11 }), RefitProbe: true),
+            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatMulticlassTrainer.Options>(o => ml.MulticlassClassification.Trainers.Qat(o)), RefitProbe: true),
             new("Qat (NormalizeMinMax)", true, ml => ml.MulticlassClassification.Trainers.Qat()),
             new("LbfgsMaximumEntropy", true, ml => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy()),
             new("SdcaMaximumEntropy", true, ml => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
@@ -197,8 +207,8 @@ internal static class TabularBenchmark
         TabularTask.Binary =>
         [
             new("Qat (raw)", false, ml => ml.BinaryClassification.Trainers.Qat()),
-            new("Qat (raw), seed 11", false, ml => ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options { Seed = 11 }), Probe: true),
-            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatBinaryTrainer.Options>(o => ml.BinaryClassification.Trainers.Qat(o)), Probe: true),
+            new("Qat (raw), seed 11", false, ml => ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options { Seed = 11 }), RefitProbe: true),
+            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatBinaryTrainer.Options>(o => ml.BinaryClassification.Trainers.Qat(o)), RefitProbe: true),
             new("Qat (NormalizeMinMax)", true, ml => ml.BinaryClassification.Trainers.Qat()),
             new("LbfgsLogisticRegression", true, ml => ml.BinaryClassification.Trainers.LbfgsLogisticRegression()),
             new("SdcaLogisticRegression", true, ml => ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
@@ -207,8 +217,8 @@ internal static class TabularBenchmark
         _ =>
         [
             new("Qat (raw)", false, ml => ml.Regression.Trainers.Qat()),
-            new("Qat (raw), seed 11", false, ml => ml.Regression.Trainers.Qat(new QatRegressionTrainer.Options { Seed = 11 }), Probe: true),
-            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatRegressionTrainer.Options>(o => ml.Regression.Trainers.Qat(o)), Probe: true),
+            new("Qat (raw), seed 11", false, ml => ml.Regression.Trainers.Qat(new QatRegressionTrainer.Options { Seed = 11 }), RefitProbe: true),
+            new("Qat (raw), refit on all rows", false, ml => new RefitOnAllRows<QatRegressionTrainer.Options>(o => ml.Regression.Trainers.Qat(o)), RefitProbe: true),
             new("Qat (NormalizeMinMax)", true, ml => ml.Regression.Trainers.Qat()),
             new("Sdca", true, ml => ml.Regression.Trainers.Sdca()),
             new("LbfgsPoissonRegression", true, ml => ml.Regression.Trainers.LbfgsPoissonRegression()),

@@ -18,7 +18,7 @@ public enum TabularTask
 
 /// <summary>One small public data set of examples/data: where it is, its task, how its label reads.</summary>
 /// <param name="Name">Short name, e.g. "wine".</param>
-/// <param name="RelativePath">Path under examples/data.</param>
+/// <param name="RelativePath">Path under examples/data, or an absolute path (a data set a Debian package installs).</param>
 /// <param name="Task">The task.</param>
 /// <param name="PositiveLabel">For binary sets, the label text that means true.</param>
 public sealed record TabularDataSet(string Name, string RelativePath, TabularTask Task, string? PositiveLabel = null)
@@ -60,7 +60,7 @@ public sealed record TabularDataSet(string Name, string RelativePath, TabularTas
     /// </summary>
     public IDataView Load(MLContext ml, string? path = null)
     {
-        path ??= Find(RelativePath);
+        path ??= FullPath;
         int columns = File.ReadLines(path).First().Split(Separator).Length;
         int label = LabelColumn ?? columns - 1;
         var numeric = Enumerable.Range(0, columns).Where(c => c != label && c != GroupColumn && !CategoricalColumns.Contains(c)).Select(c => new TextLoader.Range(c)).ToArray();
@@ -85,6 +85,9 @@ public sealed record TabularDataSet(string Name, string RelativePath, TabularTas
         string positive = PositiveLabel ?? throw new InvalidOperationException($"Binary data set '{Name}' needs a positive label.");
         return ml.Transforms.Expression("Label", $"t => t == \"{positive}\"", "LabelText").Fit(data).Transform(data);
     }
+
+    /// <summary>The file: <see cref="RelativePath"/> if absolute, else found under examples/data (<see cref="Find"/>).</summary>
+    public string FullPath => Path.IsPathRooted(RelativePath) ? RelativePath : Find(RelativePath);
 
     /// <summary>A file under examples/data, found from the build output folder upwards.</summary>
     public static string Find(string relativePath)
