@@ -10,4 +10,8 @@ namespace Qat.MLNet.Reports;
 /// <param name="Validation">Loss/accuracy on the validation set after the epoch (model in eval mode), or null without one.</param>
 /// <param name="Seconds">Wall time of the epoch, validation included.</param>
 public sealed record QatEpochReport(int Epoch, QatTrainingPhase Phase, double LearningRate, bool ObserversFrozen, bool BatchNormFrozen,
-    QatMetrics Training, QatMetrics? Validation, double Seconds);
+    QatMetrics Training, QatMetrics? Validation, double Seconds)
+{
+    /// <summary>The 1-based ensemble member the epoch trained (each member counts its epochs from 1); null for a single network.</summary>
+    public int? Member { get; init; }
+}

@@ -26,6 +26,12 @@ public sealed class QatTrainingReport
     /// <summary>The network's description.</summary>
     public required string Network { get; init; }
 
+    /// <summary>
+    /// How many networks were trained and merged into the one the int8 model runs (1: a single network). An ensemble's
+    /// epochs carry their member's number (<see cref="QatEpochReport.Member"/>).
+    /// </summary>
+    public int EnsembleSize { get; init; } = 1;
+
     /// <summary>The quantization configuration, e.g. "fbgemm".</summary>
     public required string QConfig { get; init; }
 
@@ -119,11 +125,11 @@ public sealed class QatTrainingReport
         var inv = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.AppendLine(inv, $"{Task}, {Network}, qconfig {QConfig}, {TrainingRows} training rows, {TotalSeconds:F1} s");
-        text.AppendLine("epoch  phase  lr        train loss  train acc  valid loss  valid acc  seconds");
+        text.AppendLine((EnsembleSize > 1 ? "member  " : "") + "epoch  phase  lr        train loss  train acc  valid loss  valid acc  seconds");
         foreach (var e in Epochs)
         {
             text.AppendLine(inv,
-                $"{e.Epoch,5}  {(e.Phase == QatTrainingPhase.Float ? "float" : "qat"),-5}  {e.LearningRate,-8:G4}  {e.Training.Loss,10:F4}  {Percent(e.Training.Accuracy),9}  " +
+                $"{(EnsembleSize > 1 ? $"{e.Member,6}  " : "")}{e.Epoch,5}  {(e.Phase == QatTrainingPhase.Float ? "float" : "qat"),-5}  {e.LearningRate,-8:G4}  {e.Training.Loss,10:F4}  {Percent(e.Training.Accuracy),9}  " +
                 $"{(e.Validation is null ? "-" : e.Validation.Loss.ToString("F4", inv)),10}  {Percent(e.Validation?.Accuracy),9}  {e.Seconds,7:F1}");
         }
         foreach (string phase in Phases)

@@ -9,24 +9,26 @@ internal static class ReportPlots
     /// <summary>Training and validation loss per epoch; a vertical line where QAT begins.</summary>
     public static Plot Loss(QatTrainingReport r)
     {
-        var plot = New("Loss per epoch", "epoch", "loss");
-        var epochs = r.Epochs.Select(e => (double)e.Epoch).ToArray();
-        Line(plot, epochs, r.Epochs.Select(e => e.Training.Loss).ToArray(), "training (as trained)");
-        if (r.Epochs.Any(e => e.Validation is not null))
-            Line(plot, epochs, r.Epochs.Select(e => e.Validation?.Loss ?? double.NaN).ToArray(), "validation");
-        MarkQat(plot, r);
+        var plot = New("Loss per epoch" + MemberNote(r), "epoch", "loss");
+        var shown = Plotted(r);
+        var epochs = shown.Select(e => (double)e.Epoch).ToArray();
+        Line(plot, epochs, shown.Select(e => e.Training.Loss).ToArray(), "training (as trained)");
+        if (shown.Any(e => e.Validation is not null))
+            Line(plot, epochs, shown.Select(e => e.Validation?.Loss ?? double.NaN).ToArray(), "validation");
+        MarkQat(plot, shown);
         return plot;
     }
 
     /// <summary>Training and validation accuracy per epoch (classification).</summary>
     public static Plot Accuracy(QatTrainingReport r)
     {
-        var plot = New("Accuracy per epoch", "epoch", "accuracy");
-        var epochs = r.Epochs.Select(e => (double)e.Epoch).ToArray();
-        Line(plot, epochs, r.Epochs.Select(e => e.Training.Accuracy ?? double.NaN).ToArray(), "training (as trained)");
-        if (r.Epochs.Any(e => e.Validation?.Accuracy is not null))
-            Line(plot, epochs, r.Epochs.Select(e => e.Validation?.Accuracy ?? double.NaN).ToArray(), "validation");
-        MarkQat(plot, r);
+        var plot = New("Accuracy per epoch" + MemberNote(r), "epoch", "accuracy");
+        var shown = Plotted(r);
+        var epochs = shown.Select(e => (double)e.Epoch).ToArray();
+        Line(plot, epochs, shown.Select(e => e.Training.Accuracy ?? double.NaN).ToArray(), "training (as trained)");
+        if (shown.Any(e => e.Validation?.Accuracy is not null))
+            Line(plot, epochs, shown.Select(e => e.Validation?.Accuracy ?? double.NaN).ToArray(), "validation");
+        MarkQat(plot, shown);
         return plot;
     }
 
@@ -119,10 +121,15 @@ internal static class ReportPlots
         plot.ShowLegend(Alignment.UpperRight);
     }
 
-    private static void MarkQat(Plot plot, QatTrainingReport r)
+    /// <summary>The epochs a plot draws: all of a single network's, the first member's of an ensemble (each member counts from 1).</summary>
+    private static IReadOnlyList<QatEpochReport> Plotted(QatTrainingReport r) => r.Epochs.Where(e => e.Member is null or 1).ToList();
+
+    private static string MemberNote(QatTrainingReport r) => r.EnsembleSize > 1 ? $" (member 1 of {r.EnsembleSize})" : "";
+
+    private static void MarkQat(Plot plot, IReadOnlyList<QatEpochReport> epochs)
     {
-        var first = r.Epochs.FirstOrDefault(e => e.Phase == QatTrainingPhase.QuantizationAware);
-        if (first is null || first.Epoch == r.Epochs[0].Epoch)
+        var first = epochs.FirstOrDefault(e => e.Phase == QatTrainingPhase.QuantizationAware);
+        if (first is null || first.Epoch == epochs[0].Epoch)
             return;
         var line = plot.Add.VerticalLine(first.Epoch - 0.5);
         line.Color = Colors.Gray;

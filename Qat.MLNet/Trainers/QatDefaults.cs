@@ -42,6 +42,16 @@ public static class QatDefaults
     /// <summary>Below this many training rows nothing is held out and early stopping is off: 50.</summary>
     public const int MinimumRowsForHoldout = 50;
 
+    /// <summary>Networks an ensemble trains and averages when <see cref="QatTrainerOptions.EnsembleSize"/> is null and the data is small: 5.</summary>
+    public const int EnsembleSize = 5;
+
+    /// <summary>
+    /// The most training rows (held-out rows included) for which a null <see cref="QatTrainerOptions.EnsembleSize"/> trains an
+    /// ensemble of the built-in MLP: 1000. Above it one network is trained (more rows, less variance to average away, and
+    /// each member costs a whole Fit).
+    /// </summary>
+    public const int MaximumRowsForEnsemble = 1000;
+
     /// <summary>Epochs without a better validation loss after which an adaptive phase stops: 20.</summary>
     public const int EarlyStoppingPatience = 20;
 

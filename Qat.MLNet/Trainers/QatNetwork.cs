@@ -18,13 +18,17 @@ public sealed class QatNetwork
     private readonly ActivationShape? _inputShape;
     private readonly bool _builtIn;
 
-    private QatNetwork(string description, ActivationShape? inputShape, Func<ActivationShape, int, nn.Module<Tensor, Tensor>> build, bool builtIn)
+    private QatNetwork(string description, ActivationShape? inputShape, Func<ActivationShape, int, nn.Module<Tensor, Tensor>> build, bool builtIn, int[]? mlpHiddenSizes = null)
     {
         Description = description;
         _inputShape = inputShape;
         _build = build;
         _builtIn = builtIn;
+        MlpHiddenSizes = mlpHiddenSizes;
     }
+
+    /// <summary>The hidden widths of a built-in MLP (its layers are <c>fc1</c>, <c>relu1</c>, ...); null for any other network.</summary>
+    internal int[]? MlpHiddenSizes { get; }
 
     /// <summary>A short description for logs and reports, e.g. "MLP 784-128-64-10".</summary>
     public string Description { get; }
@@ -53,7 +57,7 @@ public sealed class QatNetwork
             }
             layers.Add(($"fc{sizes.Length + 1}", nn.Linear(width, outputs)));
             return nn.Sequential(layers);
-        }, builtIn: true);
+        }, builtIn: true, mlpHiddenSizes: sizes);
     }
 
     /// <summary>

@@ -76,6 +76,22 @@ public abstract class QatTrainerOptions
     /// </summary>
     public double ValidationFraction { get; set; } = QatDefaults.ValidationFraction;
 
+    /// <summary>
+    /// How many networks to train and average. Each member is a whole Fit of <see cref="Network"/> with its own seed
+    /// (<see cref="Seed"/> + member index), its own held-out rows for early stopping and <see cref="MaximumTrainingTimeInSeconds"/>
+    /// divided among the members; then the members are merged into one wider network (the first layers side by side, the
+    /// hidden ones block-diagonal, the last averaging their outputs, a regression's in the label's units), its quantization
+    /// parameters observed once on the training rows, and converted: the int8 model is one network, which saves, loads and
+    /// exports like any other. Averaging removes much of the variance a network trained on a few hundred rows has. Null, the
+    /// default: <see cref="QatDefaults.EnsembleSize"/> members for the built-in MLP when the training data has at most
+    /// <see cref="QatDefaults.MaximumRowsForEnsemble"/> rows and the trainer chooses the epochs (<see cref="NumberOfEpochs"/>
+    /// and <see cref="NumberOfFloatEpochs"/> null), otherwise 1: whoever sets the epochs gets one network trained for them.
+    /// 1 trains a single network; more than 1 needs the built-in MLP (<see cref="QatNetwork.Mlp"/>). The int8 model's size
+    /// and latency grow with the member count (the hidden layers are block-diagonal: about K times the first layer's and
+    /// K squared times each further layer's multiply-adds).
+    /// </summary>
+    public int? EnsembleSize { get; set; }
+
     /// <summary>How features are scaled in front of the input quantization. Default <see cref="QatFeatureScaling.Auto"/>.</summary>
     public QatFeatureScaling FeatureScaling { get; set; } = QatDefaults.FeatureScaling;
 
@@ -216,6 +232,10 @@ public abstract class QatTrainerOptions
         Guard.InRange(MaximumTrainingTimeInSeconds > 0 && double.IsFinite(MaximumTrainingTimeInSeconds), nameof(MaximumTrainingTimeInSeconds), MaximumTrainingTimeInSeconds, "must be a positive finite number.");
         Guard.InRange(EarlyStoppingPatience is null or >= 1, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be positive, or null for no early stopping.");
         Guard.InRange(NumberOfScoringThreads is null or >= 1, nameof(NumberOfScoringThreads), NumberOfScoringThreads, "must be at least 1, or null for every core.");
+        Guard.InRange(EnsembleSize is null or (>= 1 and <= MaximumEnsembleSize), nameof(EnsembleSize), EnsembleSize,
+            $"must be between 1 and {MaximumEnsembleSize}, or null to choose from the data.");
+        Guard.Require(EnsembleSize is null or 1 || Network?.MlpHiddenSizes is not null, nameof(EnsembleSize), EnsembleSize,
+            $"needs the built-in MLP (QatNetwork.Mlp), which the trainer knows how to merge; the network is '{Network?.Description}'. Set EnsembleSize to 1 or null for this network.");
         Guard.InRange(ValidationFraction >= 0 && ValidationFraction <= 0.5, nameof(ValidationFraction), ValidationFraction, "must be in [0, 0.5].");
         Guard.InRange(Enum.IsDefined(FeatureScaling), nameof(FeatureScaling), FeatureScaling, "is not a known feature scaling.");
         Guard.InRange(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be positive.");
@@ -250,6 +270,14 @@ public abstract class QatTrainerOptions
             throw new ArgumentOutOfRangeException(nameof(FreezeObserversAfterEpoch), FreezeObserversAfterEpoch,
                 "FreezeObserversAfterEpoch (0) would freeze the observers before they have seen any data; use 1 or more, or null.");
     }
+
+    /// <summary>The most members an ensemble may have.</summary>
+    internal const int MaximumEnsembleSize = 16;
+
+    /// <summary>The members to train for data of <paramref name="rows"/> rows (held-out ones included): see <see cref="EnsembleSize"/>.</summary>
+    internal int ResolveEnsembleSize(long rows) =>
+        EnsembleSize ?? (Network.MlpHiddenSizes is not null && NumberOfEpochs is null && NumberOfFloatEpochs is null && rows <= QatDefaults.MaximumRowsForEnsemble
+            ? QatDefaults.EnsembleSize : 1);
 
     /// <summary>The qconfig in effect and its name for reports.</summary>
     internal (QConfig QConfig, string Name) ResolveQConfig() =>

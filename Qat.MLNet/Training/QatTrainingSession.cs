@@ -57,7 +57,7 @@ internal sealed class QatTrainingSession
     public long TrainingRows { get; }
 
     /// <summary>Held while TorchSharp's process-wide generator is seeded and drawn from (initialisation, dropout masks).</summary>
-    private static readonly object RandomLock = new();
+    internal static readonly object RandomLock = new();
 
     /// <summary>Training steps whose forward pass drew dropout masks, for the per-step seeds.</summary>
     private long _randomSteps;
@@ -68,8 +68,18 @@ internal sealed class QatTrainingSession
     /// <summary>Trains, converts and measures; returns the int8 model and the report.</summary>
     public (QuantizedModel Model, QatTrainingReport Report) Run()
     {
+        using var scope = NewDisposeScope();
+        return Finish(Train());
+    }
+
+    /// <summary>
+    /// The float and QAT phases (with early stopping and best-state restore) on this session's rows: the trained,
+    /// fake-quantized network, which the caller passes to <see cref="Finish"/> or disposes. Call inside a dispose scope.
+    /// </summary>
+    public TrainedNetwork Train()
+    {
         var clock = Stopwatch.StartNew();
-        var (qconfig, qconfigName) = _options.ResolveQConfig();
+        var (qconfig, _) = _options.ResolveQConfig();
         var floatPlan = Plan(QatTrainingPhase.Float, _options.NumberOfFloatEpochs, _options.FloatOptimizerSteps);
         var qatPlan = Plan(QatTrainingPhase.QuantizationAware, _options.NumberOfEpochs, _options.QatOptimizerSteps);
         int plannedEpochs = floatPlan.Epochs + qatPlan.Epochs;
@@ -77,7 +87,6 @@ internal sealed class QatTrainingSession
         var phases = new List<string>();
         var random = new Random(_seed);
 
-        using var scope = NewDisposeScope();
         nn.Module<Tensor, Tensor> model;
         // TorchSharp's generator is process-wide and weight initialisation draws from it: seeding and building under one
         // lock makes a seed give the same initial weights whatever other Fits run beside this one. (The data order comes
@@ -91,8 +100,6 @@ internal sealed class QatTrainingSession
         DropBatchCounters(model);
         model.train();
         ParameterUpdater? optimizer = null;
-        var input = zeros(_train.BatchSize, _shape.Size);
-        var labels = zeros(_train.BatchSize);
         try
         {
             var keepFloat = ConversionPlan.Resolve(model, _options.KeepFloatLayers); // checked before the first step
@@ -100,7 +107,7 @@ internal sealed class QatTrainingSession
             if (floatPlan.Epochs > 0)
             {
                 optimizer = CreateOptimizer(model);
-                keptFloat = RunPhase(floatPlan, model, optimizer, input, labels, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds * 2 / 3);
+                keptFloat = RunPhase(floatPlan, model, optimizer, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds * 2 / 3);
                 optimizer.Dispose();
                 model.train(); // the validation pass left it in eval mode
             }
@@ -108,8 +115,73 @@ internal sealed class QatTrainingSession
             foreach (var learnable in model.modules().OfType<LearnableFakeQuantize>())
                 learnable.EnableStaticEstimate(); // the observers set the qparams until they freeze
             optimizer = CreateOptimizer(model);
-            keptQat = RunPhase(qatPlan, model, optimizer, input, labels, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds);
+            keptQat = RunPhase(qatPlan, model, optimizer, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds);
+            return new TrainedNetwork(model, epochs, phases, keptFloat, keptQat, clock.Elapsed.TotalSeconds);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            optimizer?.Dispose();
+        }
+    }
 
+    /// <summary>
+    /// Makes <paramref name="floatModel"/> (the float network as <see cref="QatNetwork.Build"/> wraps it, already trained:
+    /// an ensemble's members merged into one) ready to convert without training it: PrepareQat, then one pass over the
+    /// training rows with the observers on and no optimizer step, so every scale and zero point is observed on this
+    /// network's own activations; then the observers are frozen.
+    /// </summary>
+    public TrainedNetwork Calibrate(nn.Module<Tensor, Tensor> floatModel, IReadOnlyList<QatEpochReport> epochs, IReadOnlyList<string> phases, double secondsSoFar)
+    {
+        var clock = Stopwatch.StartNew();
+        var (qconfig, _) = _options.ResolveQConfig();
+        var model = PrepareQat(floatModel, qconfig, ConversionPlan.Resolve(floatModel, _options.KeepFloatLayers));
+        try
+        {
+            foreach (var learnable in model.modules().OfType<LearnableFakeQuantize>())
+                learnable.EnableStaticEstimate();
+            model.train();
+            var input = Input; // made here, not inside a step's scope
+            long rows = 0;
+            using (no_grad())
+            {
+                foreach (int n in _train.Batches(null, _host.CheckAlive))
+                {
+                    using var step = NewDisposeScope();
+                    var (x, _) = Load(_train, n, input, null);
+                    model.call(x);
+                    rows += n;
+                }
+            }
+            Quantizer.DisableObserver(model);
+            var all = phases.ToList();
+            all.Add(FormattableString.Invariant($"calibration: the observers saw the {rows} training rows once, then froze (no training step)"));
+            _channel.Info(MessageSensitivity.None, "Qat " + all[^1] + ".");
+            return new TrainedNetwork(model, epochs, all, null, null, secondsSoFar + clock.Elapsed.TotalSeconds);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Converts the trained network to int8 and measures float, fake-quant and int8 on the evaluation data (the validation
+    /// data, else the training rows); disposes the network. Call inside a dispose scope.
+    /// </summary>
+    public (QuantizedModel Model, QatTrainingReport Report) Finish(TrainedNetwork trained, int ensembleSize = 1)
+    {
+        var clock = Stopwatch.StartNew();
+        var (_, qconfigName) = _options.ResolveQConfig();
+        var model = trained.Model;
+        var input = Input;
+        try
+        {
             model.eval();
             var evaluation = _validation ?? _trainForEvaluation;
             var analysisClock = Stopwatch.StartNew();
@@ -136,14 +208,15 @@ internal sealed class QatTrainingSession
             var result = new QatTrainingReport
             {
                 Task = _task.Name,
-                Network = _options.Network.Description,
+                Network = ensembleSize > 1 ? FormattableString.Invariant($"{ensembleSize} x {_options.Network.Description}, merged into one network") : _options.Network.Description,
+                EnsembleSize = ensembleSize,
                 QConfig = qconfigName,
                 TrainingRows = TrainingRows,
                 HeldOutRows = _data.HeldOutCount,
-                Epochs = epochs,
-                Phases = phases,
-                KeptFloatEpoch = keptFloat,
-                KeptQatEpoch = keptQat,
+                Epochs = trained.Epochs,
+                Phases = trained.Phases,
+                KeptFloatEpoch = trained.KeptFloatEpoch,
+                KeptQatEpoch = trained.KeptQatEpoch,
                 EvaluatedOn = _validation is null ? "training data" : _data.ValidationDescription,
                 Float = floatMetrics,
                 FakeQuantized = fakeQuantMetrics,
@@ -156,7 +229,7 @@ internal sealed class QatTrainingSession
                 AnalysisSeconds = analysisSeconds,
                 FloatMicrosecondsPerRow = floatLatency,
                 Int8MicrosecondsPerRow = int8Latency,
-                TotalSeconds = clock.Elapsed.TotalSeconds,
+                TotalSeconds = trained.Seconds + clock.Elapsed.TotalSeconds,
             };
             _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat done on the {result.EvaluatedOn}: float {floatMetrics}; fake-quant {fakeQuantMetrics}; int8 {int8Metrics}; ") +
                 FormattableString.Invariant($"parameters {floatBytes} -> {quantized.ParameterBytes} bytes; {result.TotalSeconds:F1} s."));
@@ -164,10 +237,18 @@ internal sealed class QatTrainingSession
         }
         finally
         {
-            optimizer?.Dispose();
             model.Dispose();
         }
     }
+
+    /// <summary>The reused input batch tensor (made on first use, owned by the caller's dispose scope).</summary>
+    private Tensor Input => _input ??= zeros(_train.BatchSize, _shape.Size);
+
+    /// <summary>The reused label batch tensor.</summary>
+    private Tensor Labels => _labels ??= zeros(_train.BatchSize);
+
+    private Tensor? _input;
+    private Tensor? _labels;
 
     /// <summary>Why layers run in float: the options' list, the suggestion, or both; null when none does.</summary>
     private string? FloatLayersReason(Diagnostics.QuantizationAnalysis? analysis)
@@ -197,7 +278,7 @@ internal sealed class QatTrainingSession
     /// better validation loss and restores the best epoch's state. Returns the kept epoch (1-based, over both phases) when
     /// it is not the last one run.
     /// </summary>
-    private int? RunPhase(PhasePlan plan, nn.Module<Tensor, Tensor> model, ParameterUpdater optimizer, Tensor input, Tensor labels, Random random,
+    private int? RunPhase(PhasePlan plan, nn.Module<Tensor, Tensor> model, ParameterUpdater optimizer, Random random,
         List<QatEpochReport> epochs, List<string> phases, int plannedEpochs, Stopwatch clock, double secondsAllowed)
     {
         bool earlyStopping = plan.Adaptive && _validation is not null && _options.EarlyStoppingPatience is not null;
@@ -226,8 +307,8 @@ internal sealed class QatTrainingSession
                 optimizer.LearningRate = learningRate;
 
                 var started = Stopwatch.StartNew();
-                var training = TrainEpoch(model, optimizer, input, labels, _options.Shuffle ? new Random(random.Next()) : null);
-                var validation = _validation is null ? null : Evaluate(model, _validation, input);
+                var training = TrainEpoch(model, optimizer, Input, Labels, _options.Shuffle ? new Random(random.Next()) : null);
+                var validation = _validation is null ? null : Evaluate(model, _validation, Input);
                 var report = new QatEpochReport(epoch + 1, plan.Phase, learningRate, observersFrozen, batchNormFrozen, training, validation, started.Elapsed.TotalSeconds);
                 epochs.Add(report);
                 _channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat epoch {epoch + 1} ({(qat ? "QAT" : "float")} {e + 1}/{plan.Epochs}{(observersFrozen ? ", observers frozen" : "")}{(batchNormFrozen ? ", BN frozen" : "")}, lr {learningRate:G4}): ") +

@@ -1,0 +1,90 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Qat.MLNet.Examples;
+using Qat.MLNet.Inference;
+using Qat.MLNet.Scoring;
+using Qat.MLNet.Trainers;
+
+namespace Qat.MLNet.Tests.MLNet;
+
+/// <summary>
+/// The small-data default: several MLPs trained, merged into one wider network and converted once
+/// (MlpEnsembleTests checks the merge's arithmetic; this checks the Fit around it).
+/// </summary>
+[TestClass]
+[DoNotParallelize] // seeds TorchSharp's process-wide generator
+public sealed class EnsembleTrainerTests
+{
+    private static (IDataView Train, IDataView Test) Split(MLContext ml, string name)
+    {
+        var data = TabularDataSet.Shipped.Single(s => s.Name == name).Load(ml);
+        var split = ml.Data.TrainTestSplit(data, testFraction: 0.25, seed: 0);
+        return (split.TrainSet, split.TestSet);
+    }
+
+    [TestMethod]
+    public void Ensemble_MembersTrainWithTheirOwnSeedsAndHoldouts_MergedModelIsOneWiderNetwork_ThatReloadsIdentically()
+    {
+        var ml = new MLContext(seed: 0);
+        var (train, test) = Split(ml, "iris");
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { EnsembleSize = 3, Seed = 4, Network = QatNetwork.Mlp(16, 8) })).Fit(train);
+        var report = model.LastTransformer.TrainingReport!;
+
+        Assert.AreEqual(3, report.EnsembleSize);
+        CollectionAssert.AreEquivalent(new int?[] { 1, 2, 3 }, report.Epochs.Select(e => e.Member).Distinct().ToArray());
+        for (int m = 1; m <= 3; m++)
+            StringAssert.Contains(string.Join("\n", report.Phases), $"member {m} of 3 (seed {3 + m})");
+        StringAssert.Contains(report.Phases[^2], "merged the 3 members into MLP in-48-24-out");
+        StringAssert.Contains(report.Phases[^1], "calibration");
+        StringAssert.Contains(report.ToString(), "member");
+        var layers = model.LastTransformer.Model.Layers.OfType<QuantizedLinear>().ToList();
+        CollectionAssert.AreEqual(new[] { 48, 24, 3 }, layers.Select(l => l.OutFeatures).ToArray(), "one network, three times as wide");
+        Assert.IsGreaterThanOrEqualTo(0.9, ml.MulticlassClassification.Evaluate(model.Transform(test)).MacroAccuracy, report.ToString());
+
+        string path = Path.Combine(QatMulticlassTrainerTests.TempDirectory(), "iris-ensemble.zip");
+        ml.Model.Save(model, train.Schema, path);
+        var loaded = new MLContext().Model.Load(path, out _);
+        CollectionAssert.AreEqual(
+            model.Transform(test).GetColumn<float[]>("Score").SelectMany(v => v).ToArray(),
+            loaded.Transform(test).GetColumn<float[]>("Score").SelectMany(v => v).ToArray());
+        Assert.AreEqual(3, ((TransformerChain<ITransformer>)loaded).OfType<QatMulticlassTransformer>().Single().TrainingReport!.EnsembleSize);
+    }
+
+    [TestMethod]
+    public void Ensemble_Regression_PredictsInTheLabelsUnits()
+    {
+        var ml = new MLContext(seed: 0);
+        var (train, test) = Split(ml, "diabetes");
+        var model = ml.Regression.Trainers.Qat(new QatRegressionTrainer.Options { EnsembleSize = 2, Seed = 7, Network = QatNetwork.Mlp(32) }).Fit(train);
+        Assert.AreEqual(2, model.TrainingReport!.EnsembleSize);
+        var metrics = ml.Regression.Evaluate(model.Transform(test));
+        Assert.IsGreaterThanOrEqualTo(0.3, metrics.RSquared, model.TrainingReport.ToString());
+    }
+
+    [TestMethod]
+    public void Defaults_ChooseTheEnsembleOnlyForSmallDataAndTrainerChosenEpochs()
+    {
+        Assert.AreEqual(QatDefaults.EnsembleSize, new QatMulticlassTrainer.Options().ResolveEnsembleSize(QatDefaults.MaximumRowsForEnsemble));
+        Assert.AreEqual(1, new QatMulticlassTrainer.Options().ResolveEnsembleSize(QatDefaults.MaximumRowsForEnsemble + 1));
+        Assert.AreEqual(1, new QatMulticlassTrainer.Options { NumberOfEpochs = 3 }.ResolveEnsembleSize(100), "epochs set: one network for them");
+        Assert.AreEqual(1, new QatMulticlassTrainer.Options { NumberOfFloatEpochs = 0 }.ResolveEnsembleSize(100));
+        Assert.AreEqual(1, new QatMulticlassTrainer.Options { Network = QatNetwork.Cnn(new ActivationShape(1, 8, 8)) }.ResolveEnsembleSize(100), "only the built-in MLP merges");
+        Assert.AreEqual(3, new QatMulticlassTrainer.Options { EnsembleSize = 3 }.ResolveEnsembleSize(1_000_000), "an explicit size holds on any data");
+    }
+
+    [TestMethod]
+    public void EnsembleSize_OutOfRangeOrNotAnMlp_IsRefusedNamingIt()
+    {
+        var ml = new MLContext();
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { EnsembleSize = 0 })).Message, "EnsembleSize");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options { EnsembleSize = 17 })).Message, "between 1 and 16");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options
+        {
+            EnsembleSize = 2,
+            Network = QatNetwork.Custom((i, o) => TorchSharp.torch.nn.Linear(i, o)),
+        }));
+        StringAssert.Contains(e.Message, "EnsembleSize");
+        StringAssert.Contains(e.Message, "QatNetwork.Mlp");
+    }
+}
