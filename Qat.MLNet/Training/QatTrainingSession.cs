@@ -112,8 +112,6 @@ internal sealed class QatTrainingSession
                 model.train(); // the validation pass left it in eval mode
             }
             model = PrepareQat(model, qconfig, keepFloat);
-            foreach (var learnable in model.modules().OfType<LearnableFakeQuantize>())
-                learnable.EnableStaticEstimate(); // the observers set the qparams until they freeze
             optimizer = CreateOptimizer(model);
             keptQat = RunPhase(qatPlan, model, optimizer, random, epochs, phases, plannedEpochs, clock, _options.MaximumTrainingTimeInSeconds);
             return new TrainedNetwork(model, epochs, phases, keptFloat, keptQat, clock.Elapsed.TotalSeconds);
@@ -142,8 +140,6 @@ internal sealed class QatTrainingSession
         var model = PrepareQat(floatModel, qconfig, ConversionPlan.Resolve(floatModel, _options.KeepFloatLayers));
         try
         {
-            foreach (var learnable in model.modules().OfType<LearnableFakeQuantize>())
-                learnable.EnableStaticEstimate();
             model.train();
             var input = Input; // made here, not inside a step's scope
             long rows = 0;
@@ -374,6 +370,7 @@ internal sealed class QatTrainingSession
         best = copy;
     }
 
+    /// <summary>Fuses, leaves <paramref name="keepFloat"/> unquantized, prepares for QAT; learnable quantizers start from their observers.</summary>
     private static nn.Module<Tensor, Tensor> PrepareQat(nn.Module<Tensor, Tensor> model, QConfig qconfig, IReadOnlyList<nn.Module> keepFloat)
     {
         // Which modules to keep is read before fusion: fusion puts new modules at the same paths.
@@ -381,7 +378,10 @@ internal sealed class QatTrainingSession
         var fused = Quantizer.FuseModules(model, inplace: true);
         foreach (var path in paths)
             Quantizer.SetQConfig(ModuleTree.Resolve(fused, path), null);
-        return Quantizer.PrepareQat(fused, qconfig, inplace: true);
+        var prepared = Quantizer.PrepareQat(fused, qconfig, inplace: true);
+        foreach (var learnable in prepared.modules().OfType<LearnableFakeQuantize>())
+            learnable.EnableStaticEstimate(); // the observers set the qparams until they freeze
+        return prepared;
     }
 
     // Our own SGD/Adam: TorchSharp's optimizers can crash under concurrent garbage collection (see ParameterUpdater).
