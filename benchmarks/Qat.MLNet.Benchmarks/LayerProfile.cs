@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Qat.MLNet.Benchmarks;
 
-/// <summary>Time per layer of the converted MLP or CNN at one batch size: <c>dotnet run -c Release -- layers --model cnn --batch 256</c>.</summary>
+/// <summary>Time per layer of the converted MLP or CNN at one batch size: <c>dotnet run -c Release -- layers --model cnn --batch 256 [--path AvxVnni]</c>.</summary>
 public static class LayerProfile
 {
     /// <summary>Runs the profile.</summary>
@@ -20,6 +20,9 @@ public static class LayerProfile
         using var qat = BenchmarkModels.PrepareAndCalibrate(kind == "cnn" ? BenchmarkModels.Cnn() : BenchmarkModels.Mlp(), QuantBackend.Fbgemm,
             rand(new long[] { 512 }.Concat(dims).ToArray()));
         var model = Quantizer.Convert(qat, BenchmarkModels.InputShape(kind));
+        if (args.SkipWhile(a => a != "--path").Skip(1).FirstOrDefault() is { } path)
+            model = model.WithKernelPath(Enum.Parse<Qat.MLNet.Inference.Kernels.Int8KernelPath>(path, ignoreCase: true));
+        Console.WriteLine($"// {kind}, batch {batch}, kernel path {model.KernelPath}");
         var input = new byte[batch * model.Layers.Max(l => Math.Max(l.InputShape.Size, l.OutputShape.Size)) + 64];
         var output = new byte[input.Length];
         var scratch = new byte[model.Layers.Max(l => l.ScratchBytesPerSample) + 64];

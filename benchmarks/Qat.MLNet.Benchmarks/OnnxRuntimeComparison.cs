@@ -142,7 +142,7 @@ internal static class OnnxRuntimeComparison
     }
 
     /// <summary>Per engine, the median over rounds of the mean time per call in microseconds, after the warm-up calls.</summary>
-    private static double[] Medians(Action[] engines, int calls)
+    internal static double[] Medians(Action[] engines, int calls)
     {
         foreach (var call in engines)
         {
@@ -163,7 +163,7 @@ internal static class OnnxRuntimeComparison
         return times.Select(t => t.Order().ElementAt(Rounds / 2)).ToArray();
     }
 
-    private static string Format(double microseconds) => microseconds >= 1000
+    internal static string Format(double microseconds) => microseconds >= 1000
         ? FormattableString.Invariant($"{microseconds / 1000:F2} ms")
         : FormattableString.Invariant($"{microseconds:F1} us");
 

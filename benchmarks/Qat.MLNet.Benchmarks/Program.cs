@@ -48,6 +48,11 @@ public static class Program
             Int8AccuracyBenchmark.Run(args);
             return;
         }
+        if (args.Length > 0 && args[0] == "kernels")
+        {
+            KernelPathComparison.Run(args);
+            return;
+        }
         if (args.Length > 0 && args[0] == "layers")
         {
             LayerProfile.Run(args);

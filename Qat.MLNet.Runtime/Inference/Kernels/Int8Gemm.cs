@@ -38,7 +38,7 @@ internal static unsafe class Int8Gemm
             byte* xr = x + (long)r * xStride;
             int* ar = acc + (long)r * accStride;
             int o = 0;
-            if (path == Int8KernelPath.AvxVnni)
+            if (path is Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512)
             {
                 for (; o <= outputs - 4; o += 4)
                     DotVnni4(xr, w + (long)o * kp, kp, ar + o);

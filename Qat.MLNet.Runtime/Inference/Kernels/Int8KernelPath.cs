@@ -9,7 +9,10 @@ public enum Int8KernelPath
     /// <summary>AVX2 without VNNI: bytes widened to int16, then <c>vpmaddwd</c> (no int16 saturation, unlike <c>vpmaddubsw</c>).</summary>
     Avx2,
 
-    /// <summary>AVX-VNNI <c>vpdpbusd</c>: 32 uint8 x int8 products summed into 8 int32 lanes per instruction.</summary>
+    /// <summary>
+    /// AVX-VNNI <c>vpdpbusd</c>: 32 uint8 x int8 products summed into 8 int32 lanes per instruction, exact for eight-bit
+    /// activations too; Linear layers vectorized over output channels, convolutions over output positions.
+    /// </summary>
     AvxVnni,
 
     /// <summary>
@@ -18,4 +21,11 @@ public enum Int8KernelPath
     /// .NET 10 exposes no AVX-512 VNNI class, so this is the widest exact path on AVX-512 CPUs without AVX-VNNI.
     /// </summary>
     Avx512,
+
+    /// <summary>
+    /// Both, each where it measured faster on a CPU that has both (Intel Xeon, Sapphire Rapids class): AVX-VNNI for Linear
+    /// layers (<see cref="AvxVnni"/>'s kernel vectorized over output channels) and for convolutions with eight-bit
+    /// activations; AVX-512BW's <c>vpmaddubsw</c> kernel for convolutions with seven-bit (fbgemm) activations.
+    /// </summary>
+    AvxVnniAvx512,
 }

@@ -16,11 +16,14 @@ internal sealed class Int8Kernels
     private Int8Kernels(Int8KernelPath path) => Path = path;
 
     /// <summary>
-    /// The best path this CPU supports. AVX-512 comes first even where AVX-VNNI exists too: its convolution and batched
-    /// Linear kernels (vectorized over positions, see Avx512Conv) beat the dot-product GEMM, which is all AVX-VNNI has here.
+    /// The best path this CPU supports, as measured (<c>benchmarks: kernels</c>): on a CPU with AVX-VNNI and AVX-512BW both,
+    /// <see cref="Int8KernelPath.AvxVnniAvx512"/> (AVX-VNNI's Linear kernel beat AVX-512BW's at every batch size, and its
+    /// convolutions with eight-bit activations; AVX-512BW's seven-bit convolutions beat AVX-VNNI's); AVX-512BW alone next
+    /// (its position kernels beat the dot-product GEMM); then AVX-VNNI alone, AVX2, scalar.
     /// </summary>
     public static Int8KernelPath Best { get; } =
-        Avx512BW.IsSupported ? Int8KernelPath.Avx512
+        AvxVnni.IsSupported && Avx512BW.IsSupported ? Int8KernelPath.AvxVnniAvx512
+        : Avx512BW.IsSupported ? Int8KernelPath.Avx512
         : AvxVnni.IsSupported ? Int8KernelPath.AvxVnni
         : Avx2.IsSupported ? Int8KernelPath.Avx2
         : Int8KernelPath.Scalar;
@@ -32,15 +35,42 @@ internal sealed class Int8Kernels
     public Int8KernelPath Path { get; }
 
     /// <summary>
-    /// Whether convolutions and batched Linear layers run the kernels vectorized over positions (Avx512Conv), which read the
-    /// weights as int16 pairs or sbyte quads, instead of the dot-product GEMM over padded weight rows.
+    /// Whether convolutions and batched Linear layers run the kernels vectorized over positions (Avx512Conv, AvxVnniConv),
+    /// which read the weights as int16 pairs or sbyte quads, instead of the dot-product GEMM over padded weight rows.
     /// </summary>
-    public bool VectorizesOverPositions => Path == Int8KernelPath.Avx512;
+    public bool VectorizesOverPositions => Path is Int8KernelPath.Avx512 or Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512;
+
+    /// <summary>
+    /// Whether Linear layers run <see cref="AvxVnniLinear"/> (vectorized over output channels, at every batch size) and pack
+    /// their weights for it alone.
+    /// </summary>
+    public bool LinearOverOutputs => Path is Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512;
+
+    /// <summary>
+    /// Whether the position kernels take the activations as byte quads (AVX-VNNI always; AVX-512BW for seven-bit ones)
+    /// rather than as int16 pairs (AVX-512BW for eight-bit activations, whose vpmaddubsw pair sums could saturate).
+    /// </summary>
+    public bool PositionQuads(bool sevenBitActivations) => Path is Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512 || sevenBitActivations;
+
+    /// <summary>
+    /// The position kernel over byte quads on this path: <see cref="AvxVnniConv.Run"/>, or <see cref="Avx512Conv.RunSevenBit"/>
+    /// on the AVX-512 path and for seven-bit activations on the combined one. See <see cref="PositionQuads"/> for when it applies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void RunPositionQuads(int* cols, int kQuads, int paddedPositions, int* weightQuads, int weightStride, int outputs, int* bias,
+        float* multipliers, int zeroPoint, int low, int high, byte* output, int positions, bool sevenBitActivations)
+    {
+        if (Path == Int8KernelPath.AvxVnni || (Path == Int8KernelPath.AvxVnniAvx512 && !sevenBitActivations))
+            AvxVnniConv.Run(cols, kQuads, paddedPositions, weightQuads, weightStride, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
+        else
+            Avx512Conv.RunSevenBit(cols, kQuads, paddedPositions, weightQuads, weightStride, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
+    }
 
     /// <summary>Whether the CPU can run <paramref name="path"/>.</summary>
     public static bool IsSupported(Int8KernelPath path) => path switch
     {
         Int8KernelPath.AvxVnni => AvxVnni.IsSupported,
+        Int8KernelPath.AvxVnniAvx512 => AvxVnni.IsSupported && Avx512BW.IsSupported,
         Int8KernelPath.Avx512 => Avx512BW.IsSupported,
         Int8KernelPath.Avx2 => Avx2.IsSupported,
         Int8KernelPath.Scalar => true,

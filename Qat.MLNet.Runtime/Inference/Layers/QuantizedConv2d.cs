@@ -24,7 +24,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
             ConvolutionGeometry.OutputSize(inputShape.Height, kernelHeight, strideH, padH, dilationH, name),
             ConvolutionGeometry.OutputSize(inputShape.Width, kernelWidth, strideW, padW, dilationW, name)),
             outChannels, ConvolutionGeometry.Reduction(inputShape, groups, outChannels, kernelHeight, kernelWidth, name),
-            weights, weightScales, bias, input, output, fusedReLU, kernels, gemmRowsOnEveryPath: false)
+            weights, weightScales, bias, input, output, fusedReLU, kernels, linear: false)
     {
         (KernelHeight, KernelWidth, StrideH, StrideW, PadH, PadW, DilationH, DilationW, Groups) =
             (kernelHeight, kernelWidth, strideH, strideW, padH, padW, dilationH, dilationW, groups);
@@ -79,7 +79,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     {
         if (Kernels.VectorizesOverPositions)
         {
-            RunAvx512(input, output, batch, scratch);
+            RunOverPositions(input, output, batch, scratch);
             return;
         }
         int positions = OutputShape.Height * OutputShape.Width;
@@ -116,11 +116,11 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
-    private unsafe void RunAvx512(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
+    private unsafe void RunOverPositions(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
         int positions = OutputShape.Height * OutputShape.Width;
         int outPerGroup = OutputShape.Channels / Groups;
-        bool sevenBit = SevenBitInput;
+        bool quads = Kernels.PositionQuads(SevenBitInput);
         fixed (byte* cols = scratch)
         fixed (byte* rows = scratch.Slice(KPairs * 4 * PaddedPositions))
         fixed (int* weightPairs = WeightPairs)
@@ -136,12 +136,12 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                 for (int g = 0; g < Groups; g++)
                 {
                     int first = g * outPerGroup;
-                    if (sevenBit)
+                    if (quads)
                     {
                         Im2ColRows(sample, g, rows, KQuads * 4);
                         InterleaveQuads(rows, cols);
-                        Avx512Conv.RunSevenBit((int*)cols, KQuads, PaddedPositions, (int*)paddedRows + (long)first * QuadStride, QuadStride, outPerGroup, bias + first,
-                            multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
+                        Kernels.RunPositionQuads((int*)cols, KQuads, PaddedPositions, (int*)paddedRows + (long)first * QuadStride, QuadStride, outPerGroup, bias + first,
+                            multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions, SevenBitInput);
                     }
                     else
                     {
@@ -156,7 +156,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
     }
 
     /// <summary>
-    /// Receptive fields of group <paramref name="g"/> for the AVX-512 kernels, first step: reduction step k's value at every
+    /// Receptive fields of group <paramref name="g"/> for the position kernels, first step: reduction step k's value at every
     /// position as row k of <paramref name="rows"/> (<c>PaddedPositions</c> bytes; runs of input bytes copied whole), rows
     /// from K up to <paramref name="rowCount"/> zero (they meet zero weights).
     /// </summary>
@@ -215,7 +215,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         }
     }
 
-    /// <summary>Second step, seven-bit kernels: every four rows interleaved into byte quads per position (byte and word unpacks).</summary>
+    /// <summary>Second step, quad kernels (AVX-VNNI; AVX-512BW with seven-bit activations): every four rows interleaved into byte quads per position (byte and word unpacks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void InterleaveQuads(byte* rows, byte* cols)
     {
@@ -242,7 +242,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         }
     }
 
-    /// <summary>Second step, 8-bit kernels: every two rows widened to int16 and interleaved into pairs per position.</summary>
+    /// <summary>Second step, AVX-512BW with 8-bit activations: every two rows widened to int16 and interleaved into pairs per position.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void InterleavePairs(byte* rows, byte* cols)
     {

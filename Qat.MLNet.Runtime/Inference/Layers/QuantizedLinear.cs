@@ -13,7 +13,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     internal QuantizedLinear(string name, int inFeatures, int outFeatures, sbyte[] weights, float[] weightScales, int[] bias,
         QuantizationParameters input, QuantizationParameters output, bool fusedReLU, Int8Kernels? kernels = null)
         : base(name, ActivationShape.Vector(inFeatures), ActivationShape.Vector(outFeatures), outFeatures, inFeatures,
-            weights, weightScales, bias, input, output, fusedReLU, kernels, gemmRowsOnEveryPath: true) // small batches use the GEMM everywhere
+            weights, weightScales, bias, input, output, fusedReLU, kernels, linear: true)
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
@@ -34,6 +34,16 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override unsafe void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
+        if (Kernels.LinearOverOutputs)
+        {
+            fixed (byte* x = input)
+            fixed (int* w = OutputQuads)
+            fixed (int* bias = PaddedBias)
+            fixed (float* m = PaddedMultipliers)
+            fixed (byte* y = output)
+                AvxVnniLinear.Run(x, InFeatures, batch, w, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, y);
+            return;
+        }
         if (Kernels.VectorizesOverPositions && batch >= BatchedThreshold)
         {
             RunBatched(input, output, batch);
@@ -60,7 +70,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     }
 
     /// <summary>
-    /// The batch as the positions of <see cref="Avx512Conv"/>: inputs transposed to byte quads (seven-bit) or int16 pairs,
+    /// The batch as the positions of <see cref="Avx512Conv"/> (the AVX-512 path): inputs transposed to byte quads (seven-bit) or int16 pairs,
     /// [in / lanes][batch], outputs computed channel-major and transposed back to [batch][out].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
@@ -84,14 +94,29 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
             fixed (byte* tmp = channelMajor)
             {
                 // Transpose [batch][in] into lanes of `lanes` consecutive features per sample: one int per (group, sample).
-                for (int n = 0; n < batch; n++)
+                // Group by group, so the writes run along a row of the column buffer and the reads revisit the same
+                // cache line of every sample for 16 / lanes groups in a row (sample by sample, each write missed L1).
+                int full = InFeatures / lanes;
+                for (int q = 0; q < full; q++)
                 {
-                    byte* row = x + (long)n * InFeatures;
-                    int full = InFeatures / lanes;
-                    for (int q = 0; q < full; q++)
-                        c[(long)q * padded + n] = sevenBit ? *(int*)(row + 4 * q) : row[2 * q] | (row[2 * q + 1] << 16);
-                    if (full < groups)
+                    int* dst = c + (long)q * padded;
+                    byte* src = x + (long)lanes * q;
+                    if (sevenBit)
                     {
+                        for (int n = 0; n < batch; n++, src += InFeatures)
+                            dst[n] = *(int*)src;
+                    }
+                    else
+                    {
+                        for (int n = 0; n < batch; n++, src += InFeatures)
+                            dst[n] = src[0] | (src[1] << 16);
+                    }
+                }
+                if (full < groups)
+                {
+                    for (int n = 0; n < batch; n++)
+                    {
+                        byte* row = x + (long)n * InFeatures;
                         int value = 0;
                         for (int j = 0; j < InFeatures - full * lanes; j++)
                             value |= row[full * lanes + j] << (sevenBit ? 8 * j : 16 * j);

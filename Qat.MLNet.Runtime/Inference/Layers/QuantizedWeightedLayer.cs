@@ -5,8 +5,10 @@ namespace Qat.MLNet.Inference;
 /// <summary>
 /// What the int8 Linear and Conv2d layers share: int8 weights (zero point 0) with per-channel or per-tensor scales, an
 /// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels of its dispatch need,
-/// packed once when the layer is built and only for that dispatch: rows padded for the GEMM, which the AVX-512 kernels
-/// for 7-bit activations also read as sbyte quads; int16 pairs for the AVX-512 kernels with 8-bit activations; the bias
+/// packed once when the layer is built and only for that dispatch: for AVX-VNNI Linear layers, sbyte quads along the
+/// output channels; otherwise rows padded for the GEMM, which the AVX-VNNI position
+/// kernels and the AVX-512 ones for 7-bit activations also read as sbyte quads; int16 pairs for the AVX-512 kernels with
+/// 8-bit activations; the bias
 /// with the input zero point folded in. The plain weights are not kept: <see cref="Weights"/> rebuilds them from the
 /// packed form, so a loaded fbgemm model holds about one byte per weight.
 /// </summary>
@@ -14,7 +16,7 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
 {
     private protected QuantizedWeightedLayer(string name, ActivationShape inputShape, ActivationShape outputShape, int outChannels, int reduction,
         sbyte[] weights, float[] weightScales, int[] bias, QuantizationParameters input, QuantizationParameters output, bool fusedReLU,
-        Int8Kernels? kernels, bool gemmRowsOnEveryPath)
+        Int8Kernels? kernels, bool linear)
         : base(name, inputShape, outputShape)
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -33,10 +35,23 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
         Kernels = kernels ?? Int8Kernels.ForThisCpu;
         CorrectedBias = WeightPacking.CorrectBias(weights, bias, outChannels, reduction, input.ZeroPoint);
         Requantizer = Requantizer.For(input.Scale, WeightPacking.PerChannel(weightScales, outChannels), output, fusedReLU);
+        if (linear && Kernels.LinearOverOutputs)
+        {
+            // AVX-VNNI Linear: one layout for every batch size, with bias and multipliers padded to its vectors.
+            int width = AvxVnniLinear.PaddedOutputs(outChannels);
+            OutputQuads = WeightPacking.OutputQuads(weights, outChannels, reduction);
+            PaddedBias = WeightPacking.PadTo(CorrectedBias, width);
+            PaddedMultipliers = WeightPacking.PadTo(Requantizer.Multipliers, width);
+            PaddedWeights = [];
+            WeightPairs = [];
+            return;
+        }
         bool positionKernels = Kernels.VectorizesOverPositions;
-        // Padded rows serve the GEMM and, read as quads with a row stride of Kp / 4, the 7-bit position kernels.
-        PaddedWeights = !positionKernels || gemmRowsOnEveryPath || SevenBitInput ? WeightPacking.PadRows(weights, outChannels, reduction) : [];
-        WeightPairs = positionKernels && !SevenBitInput ? WeightPacking.Int16Pairs(weights, outChannels, reduction) : [];
+        bool quads = Kernels.PositionQuads(SevenBitInput);
+        // Padded rows serve the GEMM (small Linear batches on AVX-512, everything on AVX2 and scalar) and, read as quads
+        // with a row stride of Kp / 4, the position kernels over quads.
+        PaddedWeights = !positionKernels || linear || quads ? WeightPacking.PadRows(weights, outChannels, reduction) : [];
+        WeightPairs = positionKernels && !quads ? WeightPacking.Int16Pairs(weights, outChannels, reduction) : [];
     }
 
     private readonly int _outChannels;
@@ -46,7 +61,8 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
 
     /// <summary>Bytes the layer holds in memory: the weights and every packed form (what a loaded model costs resident).</summary>
     internal long ResidentBytes =>
-        PaddedWeights.Length + 4L * (WeightPairs.Length + Bias.Length + CorrectedBias.Length + WeightScales.Length + Requantizer.Multipliers.Length);
+        PaddedWeights.Length + 4L * (WeightPairs.Length + OutputQuads.Length + PaddedBias.Length + PaddedMultipliers.Length
+            + Bias.Length + CorrectedBias.Length + WeightScales.Length + Requantizer.Multipliers.Length);
 
     /// <summary>Number of int8 weights (output channels x reduction).</summary>
     public long WeightCount => (long)_outChannels * Reduction;
@@ -67,6 +83,14 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
                 int kp = Int8Gemm.PaddedLength(k);
                 for (int o = 0; o < _outChannels; o++)
                     Array.Copy(PaddedWeights, (long)o * kp, weights, (long)o * k, k);
+                return weights;
+            }
+            if (OutputQuads.Length > 0)
+            {
+                int width = AvxVnniLinear.PaddedOutputs(_outChannels);
+                for (int o = 0; o < _outChannels; o++)
+                    for (int i = 0; i < k; i++)
+                        weights[(long)o * k + i] = (sbyte)(OutputQuads[(i / 4) * width + o] >> (8 * (i % 4)));
                 return weights;
             }
             int pairs = (k + 1) / 2;
@@ -114,6 +138,15 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
 
     /// <summary>Weight rows as int16 pairs (the AVX-512 kernels for 8-bit activations; empty otherwise).</summary>
     private protected int[] WeightPairs { get; }
+
+    /// <summary>The weights as sbyte quads along output channels (<see cref="AvxVnniLinear"/>; empty otherwise).</summary>
+    private protected int[] OutputQuads { get; } = [];
+
+    /// <summary><see cref="CorrectedBias"/> padded to whole vectors of channels (<see cref="AvxVnniLinear"/>; empty otherwise).</summary>
+    private protected int[] PaddedBias { get; } = [];
+
+    /// <summary>The requantization multipliers padded to whole vectors of channels (<see cref="AvxVnniLinear"/>; empty otherwise).</summary>
+    private protected float[] PaddedMultipliers { get; } = [];
 
     /// <summary>Ints per weight row when <see cref="PaddedWeights"/> is read as sbyte quads (the 7-bit position kernels).</summary>
     private protected int QuadStride => Int8Gemm.PaddedLength(Reduction) / 4;

@@ -49,4 +49,29 @@ internal static class WeightPacking
         }
         return packed;
     }
+
+    /// <summary>
+    /// The weights as sbyte quads with output channels along a row (<see cref="AvxVnniLinear"/>): int <c>[q][o]</c> holds
+    /// <c>w[o][4q..4q+3]</c>, rows <see cref="AvxVnniLinear.PaddedOutputs"/> wide; reduction steps past k and channels past
+    /// the last are zero.
+    /// </summary>
+    public static int[] OutputQuads(sbyte[] weights, int rows, int k)
+    {
+        int quads = (k + 3) / 4, width = AvxVnniLinear.PaddedOutputs(rows);
+        var packed = new int[quads * width];
+        for (int o = 0; o < rows; o++)
+        {
+            for (int i = 0; i < k; i++)
+                packed[(i / 4) * width + o] |= (byte)weights[o * k + i] << (8 * (i % 4));
+        }
+        return packed;
+    }
+
+    /// <summary><paramref name="values"/> followed by zeros up to <paramref name="length"/> (vector loads past the last channel).</summary>
+    public static T[] PadTo<T>(T[] values, int length)
+    {
+        var padded = new T[Math.Max(length, values.Length)];
+        values.CopyTo(padded, 0);
+        return padded;
+    }
 }
