@@ -38,6 +38,8 @@ internal static unsafe class Int8Gemm
             byte* xr = x + (long)r * xStride;
             int* ar = acc + (long)r * accStride;
             int o = 0;
+            // No layer of the AVX-VNNI paths calls the GEMM (their Linear and convolution kernels are their own); this
+            // dot form is that path's GEMM for whoever does, checked with the others in Int8GemmTests.
             if (path is Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512)
             {
                 for (; o <= outputs - 4; o += 4)

@@ -35,8 +35,9 @@ internal sealed class Int8Kernels
     public Int8KernelPath Path { get; }
 
     /// <summary>
-    /// Whether convolutions and batched Linear layers run the kernels vectorized over positions (Avx512Conv, AvxVnniConv),
-    /// which read the weights as int16 pairs or sbyte quads, instead of the dot-product GEMM over padded weight rows.
+    /// Whether convolutions run the kernels vectorized over output positions (Avx512Conv, AvxVnniConv), which read the
+    /// weights as int16 pairs or sbyte quads, instead of the dot-product GEMM over padded weight rows; on the AVX-512 path
+    /// batched Linear layers do too (the AVX-VNNI paths have <see cref="LinearOverOutputs"/> instead).
     /// </summary>
     public bool VectorizesOverPositions => Path is Int8KernelPath.Avx512 or Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512;
 

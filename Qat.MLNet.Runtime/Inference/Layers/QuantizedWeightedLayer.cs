@@ -6,10 +6,9 @@ namespace Qat.MLNet.Inference;
 /// What the int8 Linear and Conv2d layers share: int8 weights (zero point 0) with per-channel or per-tensor scales, an
 /// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels of its dispatch need,
 /// packed once when the layer is built and only for that dispatch: for AVX-VNNI Linear layers, sbyte quads along the
-/// output channels; otherwise rows padded for the GEMM, which the AVX-VNNI position
-/// kernels and the AVX-512 ones for 7-bit activations also read as sbyte quads; int16 pairs for the AVX-512 kernels with
-/// 8-bit activations; the bias
-/// with the input zero point folded in. The plain weights are not kept: <see cref="Weights"/> rebuilds them from the
+/// output channels; otherwise rows padded for the GEMM, which the AVX-VNNI position kernels and the AVX-512 ones for 7-bit
+/// activations also read as sbyte quads; int16 pairs for the AVX-512 kernels with 8-bit activations; the bias with the
+/// input zero point folded in. The plain weights are not kept: <see cref="Weights"/> rebuilds them from the
 /// packed form, so a loaded fbgemm model holds about one byte per weight.
 /// </summary>
 public abstract class QuantizedWeightedLayer : QuantizedLayer
