@@ -18,14 +18,16 @@ internal sealed partial class QuantizedModelOnnxLowering
     {
         As4D(c.InputShape);
         int m = c.OutputShape.Channels, channels = c.InputShape.Channels, kernel = c.KernelHeight * c.KernelWidth;
-        var weights = OnnxTensor.Int8s(c.Weights, m, channels / c.Groups, c.KernelHeight, c.KernelWidth);
+        // Weights rebuilds the plain array from the packed form on every call: read it once.
+        var plain = c.Weights;
+        var weights = OnnxTensor.Int8s(plain, m, channels / c.Groups, c.KernelHeight, c.KernelWidth);
         if (c.Groups == 1 && channels < MinimumConvChannels)
         {
             Settle();
             _x = Op("Pad", _x, Const("pads", OnnxTensor.Int64s([0, 0, 0, 0, 0, MinimumConvChannels - channels, 0, 0], 8)), ZeroPoint(_q.ZeroPoint));
             var wide = new sbyte[m * MinimumConvChannels * kernel];
             for (int o = 0; o < m; o++)
-                Array.Copy(c.Weights, o * channels * kernel, wide, o * MinimumConvChannels * kernel, channels * kernel);
+                Array.Copy(plain, o * channels * kernel, wide, o * MinimumConvChannels * kernel, channels * kernel);
             weights = OnnxTensor.Int8s(wide, m, MinimumConvChannels, c.KernelHeight, c.KernelWidth);
         }
         OnnxAttribute[] attributes =
@@ -108,10 +110,13 @@ internal sealed partial class QuantizedModelOnnxLowering
     private void MatMulInteger(QuantizedLinear l, int m, int k)
     {
         Settle();
-        var transposed = new sbyte[l.Weights.Length];
+        // Weights rebuilds the plain array from the packed form on every call: read it once (per element, it made the
+        // export quadratic in the weights: seconds for a 784 x 256 layer).
+        var weights = l.Weights;
+        var transposed = new sbyte[weights.Length];
         for (int o = 0; o < m; o++)
             for (int i = 0; i < k; i++)
-                transposed[i * m + o] = l.Weights[o * k + i];
+                transposed[i * m + o] = weights[o * k + i];
         string acc = Op("MatMulInteger", _x, Const("weight_t", OnnxTensor.Int8s(transposed, k, m)), ZeroPoint(l.Input.ZeroPoint), Const("weight_zero_point", OnnxTensor.Int8s([0])));
         acc = Op("Add", acc, Const("bias", OnnxTensor.Int32s(l.Bias, m)));
         string f = Op("Cast", [acc], [OnnxAttribute.Of("to", (long)OnnxElementType.Float)]);
