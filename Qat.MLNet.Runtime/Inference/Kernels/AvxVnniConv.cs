@@ -118,28 +118,12 @@ internal static unsafe class AvxVnniConv
         store.Store(b, o, p + Lanes);
     }
 
-    /// <summary>The same requantization as <see cref="Requantizer.Apply"/>, eight lanes at a time; writes only positions &lt; positions.</summary>
+    /// <summary>Requantizes eight positions of one channel (<see cref="EightLaneStore"/>); writes only positions &lt; positions.</summary>
     private readonly struct Requantize(int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector256<int> acc, int o, int p)
-        {
-            var f = Vector256.ConvertToSingle(acc + Vector256.Create(bias[o])) * Vector256.Create(multipliers[o]);
-            var q = Vector256.ConvertToInt32(RoundAddClamp.Apply(f, Vector256.Create((float)zeroPoint), Vector256.Create((float)low), Vector256.Create((float)high)));
-            // Every lane is in [low, high], inside 0..255: narrowing cannot lose a bit.
-            var words = Vector128.Narrow(q.GetLower(), q.GetUpper());
-            ulong bytes = Vector128.Narrow(words, words).AsUInt64().ToScalar();
-            byte* dst = output + (long)o * positions + p;
-            int count = Math.Min(Lanes, positions - p);
-            if (count == Lanes)
-            {
-                *(ulong*)dst = bytes;
-            }
-            else
-            {
-                for (int i = 0; i < count; i++, bytes >>= 8)
-                    dst[i] = (byte)bytes;
-            }
-        }
+        public void Store(Vector256<int> acc, int o, int p) =>
+            EightLaneStore.Store(acc + Vector256.Create(bias[o]), Vector256.Create(multipliers[o]), zeroPoint, low, high,
+                output + (long)o * positions + p, positions - p);
     }
 }

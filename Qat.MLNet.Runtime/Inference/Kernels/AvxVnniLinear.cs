@@ -242,28 +242,12 @@ internal static unsafe class AvxVnniLinear
         return a;
     }
 
-    /// <summary>The same requantization as <see cref="Requantizer.Apply"/> for eight channels of one sample; writes only channels &lt; outputs.</summary>
+    /// <summary>Requantizes eight channels of one sample (<see cref="EightLaneStore"/>); writes only channels &lt; outputs.</summary>
     private readonly struct Requantize(int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int outputs)
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector256<int> acc, int n, int o)
-        {
-            var f = Vector256.ConvertToSingle(acc + Vector256.Load(bias + o)) * Vector256.Load(multipliers + o);
-            var q = Vector256.ConvertToInt32(RoundAddClamp.Apply(f, Vector256.Create((float)zeroPoint), Vector256.Create((float)low), Vector256.Create((float)high)));
-            // Every lane is in [low, high], inside 0..255: narrowing cannot lose a bit.
-            var words = Vector128.Narrow(q.GetLower(), q.GetUpper());
-            ulong bytes = Vector128.Narrow(words, words).AsUInt64().ToScalar();
-            byte* dst = output + (long)n * outputs + o;
-            int count = Math.Min(Lanes, outputs - o);
-            if (count == Lanes)
-            {
-                *(ulong*)dst = bytes;
-            }
-            else
-            {
-                for (int i = 0; i < count; i++, bytes >>= 8)
-                    dst[i] = (byte)bytes;
-            }
-        }
+        public void Store(Vector256<int> acc, int n, int o) =>
+            EightLaneStore.Store(acc + Vector256.Load(bias + o), Vector256.Load(multipliers + o), zeroPoint, low, high,
+                output + (long)n * outputs + o, outputs - o);
     }
 }

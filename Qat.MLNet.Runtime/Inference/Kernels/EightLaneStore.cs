@@ -1,0 +1,32 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Qat.MLNet.Inference.Kernels;
+
+/// <summary>
+/// The last step of the AVX-VNNI kernels: eight int32 accumulators (bias added) requantized as <see cref="Requantizer.Apply"/>
+/// does, <c>clamp(round_half_even(acc * multiplier) + zeroPoint, low, high)</c>, and written as bytes, whole or the first
+/// <c>count</c> of them at the end of a row.
+/// </summary>
+internal static unsafe class EightLaneStore
+{
+    /// <summary>Requantizes <paramref name="acc"/> with per-lane <paramref name="multipliers"/> and writes min(8, <paramref name="count"/>) bytes to <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<int> acc, Vector256<float> multipliers, int zeroPoint, int low, int high, byte* dst, int count)
+    {
+        var f = Vector256.ConvertToSingle(acc) * multipliers;
+        var q = Vector256.ConvertToInt32(RoundAddClamp.Apply(f, Vector256.Create((float)zeroPoint), Vector256.Create((float)low), Vector256.Create((float)high)));
+        // Every lane is in [low, high], inside 0..255: narrowing cannot lose a bit.
+        var words = Vector128.Narrow(q.GetLower(), q.GetUpper());
+        ulong bytes = Vector128.Narrow(words, words).AsUInt64().ToScalar();
+        if (count >= 8)
+        {
+            *(ulong*)dst = bytes;
+        }
+        else
+        {
+            for (int i = 0; i < count; i++, bytes >>= 8)
+                dst[i] = (byte)bytes;
+        }
+    }
+}
