@@ -156,9 +156,15 @@ public sealed class QatMulticlassTrainerTests
         var rows = SyntheticData.Blobs(64, seed: 9);
         var engine = _ml.Model.CreatePredictionEngine<BlobRow, MulticlassPrediction>(_model);
         Exception? ours = null;
-        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+        // Dedicated threads released together, not Parallel.For: with the other tests' work on the thread pool, its
+        // iterations could run one after another on one thread and never overlap (seen once, on a faster engine).
+        const int threadCount = 4;
+        using var start = new Barrier(threadCount);
+        var other = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, threadCount).Select(t => new Thread(() =>
         {
-            for (int i = 0; i < 5000 && Volatile.Read(ref ours) is null; i++)
+            start.SignalAndWait();
+            for (int i = 0; i < 50_000 && Volatile.Read(ref ours) is null; i++)
             {
                 try
                 {
@@ -168,9 +174,17 @@ public sealed class QatMulticlassTrainerTests
                 {
                     Interlocked.CompareExchange(ref ours, e, null);
                 }
+                catch (Exception e)
+                {
+                    other.Enqueue(e); // anything else fails the test below (on a thread of its own it would end the process)
+                    return;
+                }
             }
-        });
-        Assert.IsNotNull(ours, "eight threads sharing one engine were never caught");
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.IsEmpty(other, string.Join(Environment.NewLine, other));
+        Assert.IsNotNull(ours, "four threads sharing one engine were never caught");
         StringAssert.Contains(ours.Message, "one engine per thread");
         StringAssert.Contains(ours.Message, "PredictionEnginePool");
         // One thread at a time is fine again afterwards.
