@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
 namespace Qat.MLNet.Experiments;
@@ -179,6 +180,24 @@ public sealed class QatExperiment
         return this;
     }
 
+    /// <summary>
+    /// The space without the piecewise-linear bin counts this data has too many features for (features x (bins + 1) above
+    /// the encoding's limit): every such trial would fail, so none is proposed; the log says which were dropped.
+    /// </summary>
+    private static QatSearchSpace WithinEncodingLimit(QatSearchSpace space, DataViewSchema schema, string featureColumnName, IHost host)
+    {
+        if (schema.GetColumnOrNull(featureColumnName)?.Type is not VectorDataViewType { Size: > 0 } vector)
+            return space; // the trials' own checks name the column's problem
+        var fits = space.PiecewiseLinearBins.Where(b => b == 0 || (long)vector.Size * (b + 1) <= Training.PiecewiseLinearEncoding.MaximumUnits).ToList();
+        if (fits.Count == space.PiecewiseLinearBins.Count)
+            return space;
+        Log(host, FormattableString.Invariant(
+            $"PiecewiseLinearBins {string.Join(", ", space.PiecewiseLinearBins.Except(fits))} left out of the search: {vector.Size} features would need more than {Training.PiecewiseLinearEncoding.MaximumUnits} encoding units"));
+        var narrowed = space.Copy();
+        narrowed.PiecewiseLinearBins = fits.Count > 0 ? fits : [0];
+        return narrowed;
+    }
+
     /// <summary>Runs the trials somewhere else than in this process (see <see cref="IQatTrialRunner"/>).</summary>
     public QatExperiment SetTrialRunner(IQatTrialRunner runner)
     {
@@ -202,7 +221,8 @@ public sealed class QatExperiment
         var host = ((IHostEnvironment)_ml).Register("QatExperiment");
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_seconds));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var trials = Checkpoint.Load(_checkpoint, _seed, _space);
+        var space = WithinEncodingLimit(_space, splits[0].Train.Schema, task.FeatureColumnName, host);
+        var trials = Checkpoint.Load(_checkpoint, _seed, space);
         double margin = _defaultsFirst ? _defaultsMargin : 0;
         var best = TrialSelection.Best(trials, task.HigherIsBetter, margin);
         var clock = Stopwatch.StartNew();
@@ -216,7 +236,7 @@ public sealed class QatExperiment
             }
             bool defaults = _defaultsFirst && !trials.Any(t => t.IsDefaults);
             // The tuner sees its own trials only: the defaults are not a point it proposed.
-            var proposal = defaults ? new QatTrialProposal(QatTrialSettings.TrainerDefaults) : tuner.Propose(_space, trials.Where(t => !t.IsDefaults).ToList());
+            var proposal = defaults ? new QatTrialProposal(QatTrialSettings.TrainerDefaults) : tuner.Propose(space, trials.Where(t => !t.IsDefaults).ToList());
             if (proposal is null)
                 break;
             int id = trials.Count;
@@ -231,7 +251,7 @@ public sealed class QatExperiment
                 break; // a cancelled trial is not kept: a resumed run tries it again
             }
             trials.Add(result);
-            Checkpoint.Save(_checkpoint, _seed, _space, trials);
+            Checkpoint.Save(_checkpoint, _seed, space, trials);
             Log(host, $"trial {id} {result.Status}: {task.MetricName} {result.Metric:F4}, {result.ModelBytes} bytes, {result.LatencyMicroseconds:F1} us{(result.Violations.Count > 0 ? " (" + string.Join("; ", result.Violations) + ")" : "")}");
             _monitor?.ReportCompletedTrial(result);
             var newBest = TrialSelection.Best(trials, task.HigherIsBetter, margin);

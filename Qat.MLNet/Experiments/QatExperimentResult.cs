@@ -85,7 +85,7 @@ public sealed class QatExperimentResult
     /// <summary>The table of trials as CSV (invariant culture, one header line).</summary>
     public string ToCsv()
     {
-        var text = new StringBuilder("id,status,metric,metric_drop,model_bytes,latency_us,seconds,rung,backend,learning_rate,float_epochs,qat_epochs,freeze_observers,freeze_bn,batch_size,hidden_sizes,weight_decay,violations,error,defaults,fold_metrics,float_steps,qat_steps\n");
+        var text = new StringBuilder("id,status,metric,metric_drop,model_bytes,latency_us,seconds,rung,backend,learning_rate,float_epochs,qat_epochs,freeze_observers,freeze_bn,batch_size,hidden_sizes,weight_decay,violations,error,defaults,fold_metrics,float_steps,qat_steps,piecewise_linear_bins\n");
         foreach (var t in Trials)
         {
             var s = t.Settings;
@@ -99,6 +99,7 @@ public sealed class QatExperimentResult
                 s.WeightDecay.ToString("R", CultureInfo.InvariantCulture), Quote(string.Join("; ", t.Violations)), Quote(t.Error ?? ""),
                 t.IsDefaults ? "true" : "false", string.Join(";", t.FoldMetrics.Select(m => m.ToString("R", CultureInfo.InvariantCulture))),
                 s.FloatOptimizerSteps?.ToString(CultureInfo.InvariantCulture) ?? "", s.QatOptimizerSteps?.ToString(CultureInfo.InvariantCulture) ?? "",
+                s.PiecewiseLinearBins.ToString(CultureInfo.InvariantCulture),
             }));
         }
         return text.ToString();

@@ -42,8 +42,9 @@ public enum QatRegressionMetric
 internal sealed class QatExperimentTask
 {
     private QatExperimentTask(string name, string metricName, bool higherIsBetter, Func<MLContext, QatTrialSettings, IDataView?, int, IEstimator<ITransformer>> trainer,
-        Func<MLContext, IDataView, double> evaluate)
+        Func<MLContext, IDataView, double> evaluate, string featureColumnName)
     {
+        FeatureColumnName = featureColumnName;
         Name = name;
         MetricName = metricName;
         HigherIsBetter = higherIsBetter;
@@ -52,6 +53,9 @@ internal sealed class QatExperimentTask
     }
 
     public string Name { get; }
+
+    /// <summary>The feature column the trials train on.</summary>
+    public string FeatureColumnName { get; }
 
     public string MetricName { get; }
 
@@ -73,7 +77,7 @@ internal sealed class QatExperimentTask
         {
             var m = ml.MulticlassClassification.Evaluate(scored, label);
             return metric == QatMulticlassMetric.MacroAccuracy ? m.MacroAccuracy : m.MicroAccuracy;
-        });
+        }, features);
 
     public static QatExperimentTask Binary(QatBinaryMetric metric, string label, string features) => new(
         "binary classification", metric.ToString(), true,
@@ -85,7 +89,7 @@ internal sealed class QatExperimentTask
         {
             var m = ml.BinaryClassification.Evaluate(scored, label);
             return metric switch { QatBinaryMetric.Accuracy => m.Accuracy, QatBinaryMetric.AreaUnderRocCurve => m.AreaUnderRocCurve, _ => m.F1Score };
-        });
+        }, features);
 
     public static QatExperimentTask Regression(QatRegressionMetric metric, string label, string features) => new(
         "regression", metric.ToString(), metric == QatRegressionMetric.RSquared,
@@ -97,5 +101,5 @@ internal sealed class QatExperimentTask
         {
             var m = ml.Regression.Evaluate(scored, label);
             return metric switch { QatRegressionMetric.RSquared => m.RSquared, QatRegressionMetric.MeanAbsoluteError => m.MeanAbsoluteError, _ => m.RootMeanSquaredError };
-        });
+        }, features);
 }

@@ -75,6 +75,15 @@ public sealed class QatSearchSpace
     /// <summary>Weight decay, log-uniform (0 is not on a log scale: fix it with a list-free range such as (1e-8, 1e-8)). Default 1e-5 to 1e-2.</summary>
     public (double Min, double Max) WeightDecay { get; set; } = (1e-5, 1e-2);
 
+    /// <summary>
+    /// Bins of the piecewise-linear feature encoding to try (<see cref="Trainers.QatTrainerOptions.PiecewiseLinearBins"/>), 0 for none.
+    /// Default [0] (no encoding, as the trainer's default, and the search spaces of earlier versions, whose checkpoints still
+    /// resume). Widen it to [0, 16] for data where trees beat the MLP: the encoding helps there and costs smooth data
+    /// (benchmarks/README.md, "The piecewise-linear encoding"), so the experiment should try both. Bin counts the data has
+    /// too many features for (features x (bins + 1) above 2,048 units) are left out of the run, and the log says so.
+    /// </summary>
+    public IReadOnlyList<int> PiecewiseLinearBins { get; set; } = [0];
+
     /// <summary>Checks every range, naming the one that is wrong.</summary>
     /// <exception cref="ArgumentException">An empty list, a reversed range, or a non-positive log-range bound.</exception>
     public void Validate()
@@ -90,6 +99,8 @@ public sealed class QatSearchSpace
             $"must be a range in (0, 1] with Min <= Max, got ({AveragingConstant.Min}, {AveragingConstant.Max})");
         Check(BatchSizes is { Count: > 0 } && BatchSizes.All(b => b > 0), nameof(BatchSizes), "needs at least one positive batch size");
         Check(HiddenSizes is { Count: > 0 } && HiddenSizes.All(h => h is { Length: > 0 } && h.All(v => v > 0)), nameof(HiddenSizes), "needs at least one list of positive sizes");
+        Check(PiecewiseLinearBins is { Count: > 0 } && PiecewiseLinearBins.All(b => b == 0 || (b >= 2 && b <= Trainers.QatTrainerOptions.MaximumPiecewiseLinearBins)) && PiecewiseLinearBins.Distinct().Count() == PiecewiseLinearBins.Count,
+            nameof(PiecewiseLinearBins), $"needs at least one bin count, each 0 (no encoding) or 2 to {Trainers.QatTrainerOptions.MaximumPiecewiseLinearBins}, none twice");
         Check(LearningRate.Min > 0 && LearningRate.Min <= LearningRate.Max, nameof(LearningRate), $"must be a positive range with Min <= Max, got ({LearningRate.Min}, {LearningRate.Max})");
         Check(WeightDecay.Min > 0 && WeightDecay.Min <= WeightDecay.Max, nameof(WeightDecay), $"must be a positive range with Min <= Max (log scale), got ({WeightDecay.Min}, {WeightDecay.Max})");
         Check(FloatEpochs.Min >= 0 && FloatEpochs.Min <= FloatEpochs.Max, nameof(FloatEpochs), $"must be a range of non-negative epochs, got ({FloatEpochs.Min}, {FloatEpochs.Max})");
@@ -101,10 +112,14 @@ public sealed class QatSearchSpace
         Check(FreezeBatchNormAfterEpoch.Min >= 0 && FreezeBatchNormAfterEpoch.Min <= FreezeBatchNormAfterEpoch.Max, nameof(FreezeBatchNormAfterEpoch), "must be a non-negative range");
     }
 
+    /// <summary>A shallow copy (the lists are read-only; the caller replaces one).</summary>
+    internal QatSearchSpace Copy() => (QatSearchSpace)MemberwiseClone();
+
     /// <summary>A short fingerprint of the space, so a checkpoint is resumed only by the experiment that wrote it.</summary>
     internal string Signature() => FormattableString.Invariant(
         $"{string.Join("/", Backends)};{string.Join("/", Observers)};{AveragingConstant};{LearningRate};{FloatEpochs};{QatEpochs};{FreezeObserversAfterEpoch};{FreezeBatchNormAfterEpoch};{string.Join("/", BatchSizes)};{string.Join("/", HiddenSizes.Select(h => string.Join("x", h)))};{WeightDecay}") +
-        (Budget == QatSearchBudget.Epochs ? "" : FormattableString.Invariant($";{Budget};{FloatOptimizerSteps};{QatOptimizerSteps}")); // epoch spaces keep their old signature (checkpoints)
+        (Budget == QatSearchBudget.Epochs ? "" : FormattableString.Invariant($";{Budget};{FloatOptimizerSteps};{QatOptimizerSteps}")) + // epoch spaces keep their old signature (checkpoints)
+        (PiecewiseLinearBins is [0] ? "" : ";ple " + string.Join("/", PiecewiseLinearBins)); // so do spaces without the encoding
 
     /// <summary>A random point: each setting drawn independently (log-uniform for the rates).</summary>
     internal QatTrialSettings Sample(Random random) => new()
@@ -122,14 +137,15 @@ public sealed class QatSearchSpace
         BatchSize = BatchSizes[random.Next(BatchSizes.Count)],
         HiddenSizes = (int[])HiddenSizes[random.Next(HiddenSizes.Count)].Clone(),
         WeightDecay = LogUniform(random, WeightDecay),
+        PiecewiseLinearBins = PiecewiseLinearBins[random.Next(PiecewiseLinearBins.Count)], // drawn last: the other draws are as before
     };
 
     /// <summary>
     /// The coordinates of the unit cube the cost-frugal tuner searches, in order: backend, observer, averaging constant (log),
     /// learning rate (log), float epochs, QAT epochs, observer freeze, BN freeze, batch size, hidden sizes (smallest to
-    /// largest network), weight decay (log).
+    /// largest network), weight decay (log), piecewise-linear bins (fewest first).
     /// </summary>
-    private const int Coordinates = 11;
+    private const int Coordinates = 12;
 
     /// <summary>The coordinate of the float epochs (or steps, with <see cref="QatSearchBudget.OptimizerSteps"/>).</summary>
     internal const int FloatEpochsCoordinate = 4;
@@ -175,6 +191,7 @@ public sealed class QatSearchSpace
             BatchSize = Pick(batches, x[8]),
             HiddenSizes = (int[])Pick(networks, x[9]).Clone(),
             WeightDecay = LogAt(WeightDecay, x[10]),
+            PiecewiseLinearBins = Pick(PiecewiseLinearBins.Order().ToList(), x[11]),
         };
     }
 

@@ -69,6 +69,9 @@ public sealed record QatTrialSettings
     /// <summary>Weight decay.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>Bins of the piecewise-linear feature encoding (<see cref="QatTrainerOptions.PiecewiseLinearBins"/>); 0: none, the trainer's default.</summary>
+    public int PiecewiseLinearBins { get; init; }
+
     /// <summary>Copies these settings into <paramref name="options"/> (epochs as given are run exactly; null epochs are chosen from the data, with early stopping).</summary>
     public TOptions ApplyTo<TOptions>(TOptions options) where TOptions : QatTrainerOptions
     {
@@ -87,6 +90,7 @@ public sealed record QatTrialSettings
         options.BatchSize = BatchSize;
         options.Network = QatNetwork.Mlp(HiddenSizes);
         options.WeightDecay = WeightDecay;
+        options.PiecewiseLinearBins = PiecewiseLinearBins;
         return options;
     }
 
@@ -107,7 +111,8 @@ public sealed record QatTrialSettings
         (FloatOptimizerSteps is { } fs ? FormattableString.Invariant($"FloatOptimizerSteps = {fs}, ") : "") +
         (QatOptimizerSteps is { } qs ? FormattableString.Invariant($"QatOptimizerSteps = {qs}, ") : "") +
         FormattableString.Invariant($"FreezeObserversAfterEpoch = {FreezeObserversAfterEpoch}, FreezeBatchNormAfterEpoch = {FreezeBatchNormAfterEpoch}, BatchSize = {BatchSize}, ") +
-        FormattableString.Invariant($"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4} }}") +
+        FormattableString.Invariant($"Network = QatNetwork.Mlp({string.Join(", ", HiddenSizes)}), WeightDecay = {WeightDecay:G4}") +
+        (PiecewiseLinearBins > 0 ? FormattableString.Invariant($", PiecewiseLinearBins = {PiecewiseLinearBins}") : "") + " }" +
         FormattableString.Invariant($" with activation observer {Observer}{(Observer == QatObserverKind.MovingAverageMinMax ? FormattableString.Invariant($" (averaging constant {AveragingConstant:G3})") : "")} (ApplyTo sets QConfig)");
 
     private static string Epochs(int? epochs) => epochs?.ToString(CultureInfo.InvariantCulture) ?? "null";

@@ -34,11 +34,12 @@ internal sealed class GridTuner : IQatTuner
             from floatLength in Lengths(space.FloatEpochs, space.FloatOptimizerSteps)
             from qatLength in Lengths(space.QatEpochs, space.QatOptimizerSteps)
             from wd in LogPoints(space.WeightDecay)
+            from bins in space.PiecewiseLinearBins
             select new QatTrialSettings
             {
                 Backend = backend, Observer = observer, AveragingConstant = Math.Sqrt(space.AveragingConstant.Min * space.AveragingConstant.Max), HiddenSizes = (int[])hidden.Clone(), LearningRate = lr, BatchSize = batch,
                 FloatEpochs = floatLength.Epochs, FloatOptimizerSteps = floatLength.Steps, QatEpochs = qatLength.Epochs, QatOptimizerSteps = qatLength.Steps,
-                WeightDecay = wd, FreezeObserversAfterEpoch = space.FreezeObserversAfterEpoch.Min, FreezeBatchNormAfterEpoch = space.FreezeBatchNormAfterEpoch.Min,
+                WeightDecay = wd, PiecewiseLinearBins = bins, FreezeObserversAfterEpoch = space.FreezeObserversAfterEpoch.Min, FreezeBatchNormAfterEpoch = space.FreezeBatchNormAfterEpoch.Min,
             };
         var next = grid.Skip(history.Count).FirstOrDefault();
         return next is null ? null : new QatTrialProposal(next);
@@ -130,7 +131,7 @@ internal sealed class SuccessiveHalvingTuner : IQatTuner, IRanksByMetric
         for (int i = 0; i < full.Length; i++)
         {
             var f = full[i];
-            if (f.Backend == s.Backend && f.Observer == s.Observer && f.AveragingConstant == s.AveragingConstant && f.LearningRate == s.LearningRate && f.BatchSize == s.BatchSize && f.WeightDecay == s.WeightDecay && f.HiddenSizes.SequenceEqual(s.HiddenSizes))
+            if (f.Backend == s.Backend && f.Observer == s.Observer && f.AveragingConstant == s.AveragingConstant && f.LearningRate == s.LearningRate && f.BatchSize == s.BatchSize && f.WeightDecay == s.WeightDecay && f.PiecewiseLinearBins == s.PiecewiseLinearBins && f.HiddenSizes.SequenceEqual(s.HiddenSizes))
                 return i;
         }
         throw new InvalidOperationException("A successive-halving trial does not match its bracket's configurations: the history is not this tuner's.");

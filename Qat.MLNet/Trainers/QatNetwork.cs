@@ -45,19 +45,34 @@ public sealed class QatNetwork
         for (int i = 0; i < hiddenSizes.Length; i++)
             Guard.InRange(hiddenSizes[i] > 0, $"hiddenSizes[{i}]", hiddenSizes[i], "must be positive.");
         int[] sizes = (int[])hiddenSizes.Clone();
-        return new QatNetwork($"MLP in-{string.Join("-", sizes)}{(sizes.Length > 0 ? "-" : "")}out", null, (input, outputs) =>
+        return new QatNetwork($"MLP in-{string.Join("-", sizes)}{(sizes.Length > 0 ? "-" : "")}out", null,
+            (input, outputs) => nn.Sequential(MlpLayers(input.Size, sizes, outputs)), builtIn: true, mlpHiddenSizes: sizes);
+    }
+
+    /// <summary><c>fc1</c>, <c>relu1</c>, ..., <c>fcN</c> of the built-in MLP.</summary>
+    private static List<(string, nn.Module<Tensor, Tensor>)> MlpLayers(int inputs, int[] sizes, int outputs)
+    {
+        var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
+        int width = inputs;
+        for (int i = 0; i < sizes.Length; i++)
         {
-            var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
-            int width = input.Size;
-            for (int i = 0; i < sizes.Length; i++)
-            {
-                layers.Add(($"fc{i + 1}", nn.Linear(width, sizes[i])));
-                layers.Add(($"relu{i + 1}", nn.ReLU()));
-                width = sizes[i];
-            }
-            layers.Add(($"fc{sizes.Length + 1}", nn.Linear(width, outputs)));
-            return nn.Sequential(layers);
-        }, builtIn: true, mlpHiddenSizes: sizes);
+            layers.Add(($"fc{i + 1}", nn.Linear(width, sizes[i])));
+            layers.Add(($"relu{i + 1}", nn.ReLU()));
+            width = sizes[i];
+        }
+        layers.Add(($"fc{sizes.Length + 1}", nn.Linear(width, outputs)));
+        return layers;
+    }
+
+    /// <summary>
+    /// This built-in MLP behind the frozen piecewise-linear encoding layers (<see cref="QatTrainerOptions.PiecewiseLinearBins"/>):
+    /// <c>ple_ramps</c>, <c>ple_bins</c>, then <c>fc1</c> ... reading the encoded values.
+    /// </summary>
+    internal QatNetwork WithEncoding(PiecewiseLinearEncoding encoding)
+    {
+        int[] sizes = MlpHiddenSizes ?? throw new InvalidOperationException($"The piecewise-linear encoding needs the built-in MLP; the network is '{Description}'.");
+        return new QatNetwork(FormattableString.Invariant($"piecewise-linear encoding ({encoding.Bins} bins per feature) + {Description}"), null, (input, outputs) =>
+            nn.Sequential(encoding.Layers().Concat(MlpLayers(encoding.OutputCount, sizes, outputs)).ToList()), builtIn: true, mlpHiddenSizes: sizes);
     }
 
     /// <summary>

@@ -48,7 +48,8 @@ internal static class EnsembleTraining
             try
             {
                 var (labelScale, labelShift) = LabelScaling(data.Task);
-                trained.Add(MlpEnsemble.Read(network.Model, hidden.Length + 1, data.Standardization, labelScale, labelShift));
+                // Behind the piecewise-linear encoding fc1 reads bins, which no standardization changes: nothing to fold.
+                trained.Add(MlpEnsemble.Read(network.Model, hidden.Length + 1, data.Encoding is null ? data.Standardization : null, labelScale, labelShift));
             }
             finally
             {
@@ -67,10 +68,14 @@ internal static class EnsembleTraining
         using var mergeScope = NewDisposeScope();
         var shape = options.Network.InputShape(all.FeatureCount, all.Feature.Name);
         var wide = QatNetwork.Mlp(hidden.Select(h => h * members).ToArray());
+        // Every member's encoding has the edges of the same rows (TrainingData.Encoding): the merged network needs one.
+        if (all.Encoding is { } encoding)
+            wide = wide.WithEncoding(encoding);
         nn.Module<Tensor, Tensor> merged;
         lock (QatTrainingSession.RandomLock) // building draws initial weights from TorchSharp's process-wide generator
             merged = wide.Build(shape, all.Task.OutputCount);
-        MlpEnsemble.WriteAverage(merged, trained, hidden, shape.Size, all.Task.OutputCount, all.Standardization, scale, shift);
+        MlpEnsemble.WriteAverage(merged, trained, hidden, all.Encoding?.OutputCount ?? shape.Size, all.Task.OutputCount,
+            all.Encoding is null ? all.Standardization : null, scale, shift);
         phases.Add(FormattableString.Invariant($"merged the {members} members into {wide.Description}: outputs averaged{(all.Task.HasAccuracy ? "" : " in the label's units")}"));
         channel.Info(MessageSensitivity.None, "Qat " + phases[^1] + ".");
         var session2 = new QatTrainingSession(host, channel, allOptions, all.Task, all, seed);

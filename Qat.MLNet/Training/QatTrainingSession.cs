@@ -30,6 +30,7 @@ internal sealed class QatTrainingSession
     private readonly BatchReader? _validation;
     private readonly TrainingData _data;
     private readonly int _seed;
+    private readonly QatNetwork _network;
 
     public QatTrainingSession(IHost host, IChannel channel, QatTrainerOptions options, TrainingTask task, TrainingData data, int seed)
     {
@@ -40,6 +41,7 @@ internal sealed class QatTrainingSession
         _data = data;
         _seed = seed;
         _shape = options.Network.InputShape(data.FeatureCount, data.Feature.Name);
+        _network = data.Encoding is { } encoding ? options.Network.WithEncoding(encoding) : options.Network;
         // Batch buffers no larger than the data: a batch size above the row count allocates for the rows.
         int batch = (int)Math.Min(options.BatchSize, Math.Max(1, data.RowCount));
         // The shuffle pool (data that cannot shuffle itself) is no larger than the data either.
@@ -95,7 +97,7 @@ internal sealed class QatTrainingSession
         lock (RandomLock)
         {
             torch.manual_seed(_seed);
-            model = _options.Network.Build(_shape, _task.OutputCount);
+            model = _network.Build(_shape, _task.OutputCount);
         }
         DropBatchCounters(model);
         model.train();
@@ -204,7 +206,7 @@ internal sealed class QatTrainingSession
             var result = new QatTrainingReport
             {
                 Task = _task.Name,
-                Network = ensembleSize > 1 ? FormattableString.Invariant($"{ensembleSize} x {_options.Network.Description}, merged into one network") : _options.Network.Description,
+                Network = ensembleSize > 1 ? FormattableString.Invariant($"{ensembleSize} x {_network.Description}, merged into one network") : _network.Description,
                 EnsembleSize = ensembleSize,
                 QConfig = qconfigName,
                 TrainingRows = TrainingRows,

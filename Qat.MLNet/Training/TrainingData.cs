@@ -22,8 +22,10 @@ internal sealed class TrainingData
     private readonly HoldoutSplit? _holdout;
 
     private TrainingData(TrainingTask task, IDataView data, DataViewSchema.Column feature, DataViewSchema.Column label, int featureCount,
-        long rowCount, ValidationData? validation, HoldoutSplit? holdout, FeatureStandardization? standardization, string validationDescription)
+        long rowCount, ValidationData? validation, HoldoutSplit? holdout, FeatureStandardization? standardization, string validationDescription,
+        PiecewiseLinearEncoding? encoding)
     {
+        Encoding = encoding;
         Task = task;
         Data = data;
         Feature = feature;
@@ -66,6 +68,13 @@ internal sealed class TrainingData
     /// <summary>The per-feature standardization of the training rows, or null when off.</summary>
     public FeatureStandardization? Standardization { get; }
 
+    /// <summary>
+    /// The piecewise-linear encoding in front of the network (<see cref="QatTrainerOptions.PiecewiseLinearBins"/>), its edges
+    /// the quantiles of every training row (held-out ones included: the edges see features only, and so every member of an
+    /// ensemble gets the same bins), on the network's input; null when off.
+    /// </summary>
+    public PiecewiseLinearEncoding? Encoding { get; }
+
     /// <summary>Keeps the rows the network trains on.</summary>
     public Func<Microsoft.ML.Data.DataViewRowId, bool>? TrainingRows => _holdout is { } h ? id => !h.IsHeldOut(id) : null;
 
@@ -100,13 +109,16 @@ internal sealed class TrainingData
         // Up to 1024 rows per batch, but no more than about 16 MB of features: wide vectors get short batches.
         int checkRows = (int)Math.Clamp((1L << 22) / Math.Max(1, featureCount), 1, 1024);
         var reader = new BatchReader(data, feature, label, task, checkRows, featureCount);
+        var sample = options.PiecewiseLinearBins > 0 ? new RowSample(EncodingSampleSize(options, featureCount, feature.Name), featureCount, seed) : null;
         foreach (int n in reader.Batches(null, host.CheckAlive))
         {
             for (int i = 0; i < n; i++)
             {
                 float value = reader.Labels[i];
                 bool isHeld = holdout is not null && holdout.Assign(reader.Ids[i], task.HasAccuracy ? value : 0f);
-                (isHeld ? held : kept).Add(reader.Features.AsSpan(i * featureCount, featureCount), value);
+                var row = reader.Features.AsSpan(i * featureCount, featureCount);
+                (isHeld ? held : kept).Add(row, value);
+                sample?.Add(row);
             }
         }
         long total = kept.RowCount + held.RowCount;
@@ -146,8 +158,22 @@ internal sealed class TrainingData
                 (options.Network.ReadsImages ? ", an image network" : "") +
                 FormattableString.Invariant($"): one input quantization step would be about {statistics.MaximumMagnitude / 127:G3}, so ordinary values ") +
                 "would all quantize to the same level and the model would learn nothing. Normalize the features first (e.g. mlContext.Transforms.NormalizeMinMax) or set FeatureScaling = Standardize.");
+        var standardization = standardize ? statistics.FeatureStandardization() : null;
+        var encoding = sample is null ? null
+            : PiecewiseLinearEncoding.OnInput(PiecewiseLinearEncoding.QuantileEdges(sample.Rows, featureCount, options.PiecewiseLinearBins), options.PiecewiseLinearBins, standardization);
         return new TrainingData(task.WithLabelStatistics(statistics.LabelMean, statistics.LabelStandardDeviation), data, feature, label, featureCount,
-            statistics.RowCount, validation, holdout, standardize ? statistics.FeatureStandardization() : null, validationDescription);
+            statistics.RowCount, validation, holdout, standardization, validationDescription, encoding);
+    }
+
+    /// <summary>Rows the encoding's quantiles come from; refuses an encoding too wide for its second layer.</summary>
+    private static int EncodingSampleSize(QatTrainerOptions options, int featureCount, string featureName)
+    {
+        long units = (long)featureCount * (options.PiecewiseLinearBins + 1);
+        if (units > PiecewiseLinearEncoding.MaximumUnits)
+            throw new ArgumentOutOfRangeException(nameof(options.PiecewiseLinearBins), options.PiecewiseLinearBins,
+                FormattableString.Invariant($"PiecewiseLinearBins {options.PiecewiseLinearBins} on the {featureCount} features of column '{featureName}' would make {units} encoding units; at most {PiecewiseLinearEncoding.MaximumUnits} ") +
+                "(the encoding's second layer grows with their square). Use fewer bins, select fewer features, or set PiecewiseLinearBins to 0.");
+        return PiecewiseLinearEncoding.MaximumSampleRows;
     }
 
     private static (DataViewSchema.Column Feature, DataViewSchema.Column Label, int FeatureCount) Columns(
