@@ -104,6 +104,22 @@ public sealed class ConvertToOnnxTests
     }
 
     [TestMethod]
+    public void ConvertToOnnx_PiecewiseLinearEncoding_IsOrdinaryLayers_ApplyOnnxModelGivesTheSameScores()
+    {
+        // Raw features (standardized inside the model) through the frozen encoding layers: the export needs nothing new.
+        var data = _ml.Data.LoadFromEnumerable(SyntheticData.Binary(Rows, seed: 3));
+        var model = _ml.BinaryClassification.Trainers.Qat(new QatBinaryTrainer.Options
+        {
+            Network = QatNetwork.Mlp(16), PiecewiseLinearBins = 8, Seed = 1, NumberOfFloatEpochs = 3, NumberOfEpochs = 2, ValidationFraction = 0,
+        }).Fit(data);
+        StringAssert.Contains(model.TrainingReport!.Network, "piecewise-linear encoding");
+        var expected = model.Transform(data);
+        var actual = _ml.Transforms.ApplyOnnxModel(OnnxFile(Convert(model, data))).Fit(data).Transform(data);
+        CollectionAssert.AreEqual(expected.GetColumn<float>("Score").ToArray(), actual.GetColumn<float[]>("Score").Select(v => v.Single()).ToArray());
+        CollectionAssert.AreEqual(expected.GetColumn<bool>("PredictedLabel").ToArray(), actual.GetColumn<bool[]>("PredictedLabel").Select(v => v.Single()).ToArray());
+    }
+
+    [TestMethod]
     public void ConvertToOnnx_RegressionPipeline_ScoresInTheLabelsUnits()
     {
         // A label far from zero: the graph must map the standardized output back as Transform does.

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Qat.MLNet.Examples;
 using Qat.MLNet.Experiments;
+using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Benchmarks;
 
@@ -11,7 +12,9 @@ namespace Qat.MLNet.Benchmarks;
 /// experiment tunes on 80 % of the training rows and validates on the rest, then the best settings are retrained on all
 /// of them; <c>--folds K</c> measures each trial by K-fold cross-validation of the training rows instead). Prints the test
 /// metric of each. Usage: <c>dotnet run -c Release -- experiment [--only NAME] [--splits N] [--seconds S] [--folds K]
-/// [--tuners random,halving,cfo] [--defaults-first [--margin SE]] [--budget steps] [--unseen]</c> (--unseen: also the
+/// [--tuners random,halving,cfo,grid] [--defaults-first [--margin SE]] [--budget steps] [--ple K] [--space encoding] [--unseen]</c>
+/// (--ple K: the search space's PiecewiseLinearBins widened to [0, K]; --space encoding: a space narrowed to the trainer's
+/// defaults with the piecewise-linear encoding's 8 or 16 bins, for the grid tuner: the defaults and two trials; --unseen: also the
 /// statsmodels sets of <see cref="TabularBenchmark.Unseen"/>, people kept on one side of every split and fold; --budget steps: trials' length
 /// searched in optimizer steps with early stopping, <see cref="QatSearchBudget.OptimizerSteps"/>, instead of fixed epochs; cfo: the cost-frugal search; --defaults-first: the
 /// trainer's defaults as each experiment's first trial, kept as best unless a trial beats them by more than --margin standard
@@ -20,6 +23,7 @@ namespace Qat.MLNet.Benchmarks;
 internal static class ExperimentBenchmark
 {
     private static int _folds;
+    private static int _ple;
 
     public static void Run(string[] args)
     {
@@ -30,10 +34,12 @@ internal static class ExperimentBenchmark
         _tuners = (args.SkipWhile(a => a != "--tuners").Skip(1).FirstOrDefault() ?? "random,halving,cfo").Split(',');
         _defaultsFirst = args.Contains("--defaults-first");
         _steps = args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() == "steps";
+        _ple = int.Parse(args.SkipWhile(a => a != "--ple").Skip(1).FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
+        _encodingSpace = args.SkipWhile(a => a != "--space").Skip(1).FirstOrDefault() == "encoding";
         _margin = double.Parse(args.SkipWhile(a => a != "--margin").Skip(1).FirstOrDefault() ?? "1", CultureInfo.InvariantCulture);
         Console.WriteLine($"// CPU {OnnxRuntimeComparison.CpuModel()}, {Environment.ProcessorCount} cores; {splits} splits; {seconds} s per experiment; " +
             (_folds > 1 ? $"trials measured by {_folds}-fold cross-validation of the training rows" : "trials measured on 20 % of the training rows"));
-        var names = new Dictionary<string, string> { ["random"] = "random", ["halving"] = "successive halving", ["cfo"] = "cost-frugal" };
+        var names = new Dictionary<string, string> { ["random"] = "random", ["halving"] = "successive halving", ["cfo"] = "cost-frugal", ["grid"] = "grid" };
         var shown = Tuners.Where(t => _tuners.Contains(t.Key)).Select(t => $"{names[t.Key]}: trials, best validation, test").ToList();
         Console.WriteLine($"| data set | split | metric | defaults (test) | {string.Join(" | ", shown)} |");
         Console.WriteLine($"| --- | --- | --- | --- | {string.Join(" | ", shown.Select(_ => "---"))} |");
@@ -69,8 +75,10 @@ internal static class ExperimentBenchmark
         string Tuned(string name, Func<int, IQatTuner> tuner)
         {
             var experiment = ml.CreateQatExperiment().SetSeed(seed).SetTrainingTimeInSeconds(seconds).SetTuner(tuner(seed)).SetDefaultsFirst(_defaultsFirst, _margin);
-            if (_steps)
-                experiment = experiment.SetSearchSpace(new QatSearchSpace { Budget = QatSearchBudget.OptimizerSteps });
+            var space = _encodingSpace ? EncodingSpace() : new QatSearchSpace { Budget = _steps ? QatSearchBudget.OptimizerSteps : QatSearchBudget.Epochs };
+            if (_ple > 0)
+                space.PiecewiseLinearBins = [0, _ple];
+            experiment = experiment.SetSearchSpace(space);
             experiment = _folds > 1 ? experiment.SetDataset(outer.TrainSet, _folds, set.SplitKey) : experiment.SetDataset(inner.TrainSet, inner.TestSet);
             experiment = set.Task switch
             {
@@ -103,7 +111,32 @@ internal static class ExperimentBenchmark
         ("random", s => QatTuners.Random(s)),
         ("halving", s => QatTuners.SuccessiveHalving(s)),
         ("cfo", s => QatTuners.CostFrugal(s)),
+        ("grid", _ => QatTuners.Grid()),
     ];
+
+    private static bool _encodingSpace;
+
+    /// <summary>The trainer's defaults as a one-point space (steps budget), but with the encoding's 8 or 16 bins.</summary>
+    private static QatSearchSpace EncodingSpace()
+    {
+        var d = QatTrialSettings.TrainerDefaults;
+        return new QatSearchSpace
+        {
+            Budget = QatSearchBudget.OptimizerSteps,
+            Backends = [d.Backend],
+            Observers = [d.Observer],
+            AveragingConstant = (d.AveragingConstant, d.AveragingConstant),
+            LearningRate = (d.LearningRate, d.LearningRate),
+            FloatOptimizerSteps = (QatDefaults.FloatOptimizerSteps, QatDefaults.FloatOptimizerSteps),
+            QatOptimizerSteps = (QatDefaults.QatOptimizerSteps, QatDefaults.QatOptimizerSteps),
+            FreezeObserversAfterEpoch = (d.FreezeObserversAfterEpoch, d.FreezeObserversAfterEpoch),
+            FreezeBatchNormAfterEpoch = (d.FreezeBatchNormAfterEpoch, d.FreezeBatchNormAfterEpoch),
+            BatchSizes = [d.BatchSize],
+            HiddenSizes = [d.HiddenSizes],
+            WeightDecay = (d.WeightDecay, d.WeightDecay),
+            PiecewiseLinearBins = [8, 16],
+        };
+    }
 
     private static string[] _tuners = [];
 
