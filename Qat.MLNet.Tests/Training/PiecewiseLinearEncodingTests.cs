@@ -41,6 +41,10 @@ public sealed class PiecewiseLinearEncodingTests
         CollectionAssert.AreEqual(new[] { 0f, 25f, 50f, 75f, 100f }, edges[0]);
         CollectionAssert.AreEqual(new[] { 0f, 1f }, edges[1]);
         CollectionAssert.AreEqual(new[] { 7f }, edges[2]);
+
+        // Quantiles a float's rounding apart are one edge, not a bin of width 1e-7.
+        var close = Enumerable.Range(0, 100).Select(i => i < 50 ? 1f : i < 75 ? 1.0000001f : 2f).ToArray();
+        CollectionAssert.AreEqual(new[] { 1f, 2f }, PiecewiseLinearEncoding.QuantileEdges(close, 1, 4)[0]);
     }
 
     [TestMethod]

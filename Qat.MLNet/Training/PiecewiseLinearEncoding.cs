@@ -41,7 +41,9 @@ internal sealed class PiecewiseLinearEncoding
 
     /// <summary>
     /// The edges of <paramref name="bins"/> quantile bins of every feature: the values at ranks <c>i (n - 1) / bins</c> of the
-    /// sorted sample, repeats removed (a feature with few distinct values gets fewer bins).
+    /// sorted sample, repeats removed (a feature with few distinct values gets fewer bins), and so are edges closer than a
+    /// ten-thousandth of the feature's range to the one before: the bin over such a gap would divide by a width that float
+    /// arithmetic cannot resolve (and the int8 ramps could not tell apart anyway).
     /// </summary>
     /// <param name="sample">The sampled rows' features, row-major.</param>
     /// <param name="featureCount">Features per row.</param>
@@ -56,11 +58,12 @@ internal sealed class PiecewiseLinearEncoding
             for (int r = 0; r < rows; r++)
                 values[r] = sample[r * featureCount + f];
             Array.Sort(values);
+            double minimumGap = ((double)values[^1] - values[0]) * 1e-4;
             var distinct = new List<float>(bins + 1);
             for (int i = 0; i <= bins; i++)
             {
                 float v = values[(int)((long)i * (rows - 1) / bins)];
-                if (distinct.Count == 0 || v > distinct[^1])
+                if (distinct.Count == 0 || v - (double)distinct[^1] > minimumGap)
                     distinct.Add(v);
             }
             edges[f] = distinct.ToArray();
