@@ -109,7 +109,9 @@ internal sealed class TrainingData
         // Up to 1024 rows per batch, but no more than about 16 MB of features: wide vectors get short batches.
         int checkRows = (int)Math.Clamp((1L << 22) / Math.Max(1, featureCount), 1, 1024);
         var reader = new BatchReader(data, feature, label, task, checkRows, featureCount);
-        var sample = options.PiecewiseLinearBins > 0 ? new RowSample(EncodingSampleSize(options, featureCount, feature.Name), featureCount, seed) : null;
+        if (options.PiecewiseLinearBins > 0)
+            CheckEncodingWidth(options, featureCount, feature.Name);
+        var sample = options.PiecewiseLinearBins > 0 ? new RowSample(PiecewiseLinearEncoding.MaximumSampleRows, featureCount, seed) : null;
         foreach (int n in reader.Batches(null, host.CheckAlive))
         {
             for (int i = 0; i < n; i++)
@@ -165,15 +167,14 @@ internal sealed class TrainingData
             statistics.RowCount, validation, holdout, standardization, validationDescription, encoding);
     }
 
-    /// <summary>Rows the encoding's quantiles come from; refuses an encoding too wide for its second layer.</summary>
-    private static int EncodingSampleSize(QatTrainerOptions options, int featureCount, string featureName)
+    /// <summary>Refuses an encoding too wide for its second layer, before the pass over the data.</summary>
+    private static void CheckEncodingWidth(QatTrainerOptions options, int featureCount, string featureName)
     {
         long units = (long)featureCount * (options.PiecewiseLinearBins + 1);
         if (units > PiecewiseLinearEncoding.MaximumUnits)
             throw new ArgumentOutOfRangeException(nameof(options.PiecewiseLinearBins), options.PiecewiseLinearBins,
                 FormattableString.Invariant($"PiecewiseLinearBins {options.PiecewiseLinearBins} on the {featureCount} features of column '{featureName}' would make {units} encoding units; at most {PiecewiseLinearEncoding.MaximumUnits} ") +
                 "(the encoding's second layer grows with their square). Use fewer bins, select fewer features, or set PiecewiseLinearBins to 0.");
-        return PiecewiseLinearEncoding.MaximumSampleRows;
     }
 
     private static (DataViewSchema.Column Feature, DataViewSchema.Column Label, int FeatureCount) Columns(

@@ -42,13 +42,8 @@ internal sealed class PiecewiseLinearEncoding : IEstimator<ITransformer>
     {
         var rows = input.GetColumn<float[]>("Features").ToList();
         int features = rows[0].Length;
-        var edges = new float[features][];
-        for (int f = 0; f < features; f++)
-        {
-            var values = rows.Select(r => r[f]).Order().ToArray();
-            // K + 1 quantile edges; repeated edges (few distinct values) collapse to fewer bins.
-            edges[f] = Enumerable.Range(0, _bins + 1).Select(i => values[(int)((long)i * (values.Length - 1) / _bins)]).Distinct().ToArray();
-        }
+        // The trainer's own edges (K + 1 quantiles; repeated or nearly equal edges collapse to fewer bins).
+        var edges = Training.PiecewiseLinearEncoding.QuantileEdges(rows.SelectMany(r => r).ToArray(), features, _bins);
         int width = edges.Sum(e => Math.Max(1, e.Length - 1)) + (_keepRaw ? features : 0);
         var inputSchema = SchemaDefinition.Create(typeof(Row));
         inputSchema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);

@@ -55,7 +55,6 @@ internal static class TabularBenchmark
     private static List<string> _variants = [];
 
     private static int _ple;
-    private static int _ramps;
 
     private static bool _pleRaw;
 
@@ -81,7 +80,6 @@ internal static class TabularBenchmark
         _ungrouped = args.Contains("--ungrouped");
         _groupedHoldout = args.Contains("--grouped-holdout");
         _rows = Option(args, "--rows", 0);
-        _ramps = Option(args, "--ramps", 0);
         _variants = args.Select((a, i) => (a, i)).Where(p => p.a == "--with" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         var sets = TabularDataSet.Shipped.ToList();
@@ -170,9 +168,7 @@ internal static class TabularBenchmark
     /// </summary>
     private static IEnumerable<Candidate> Variants(TabularTask task) =>
         (_ple > 0 ? _variants.Prepend("") : _variants).Select(v => new Candidate($"Qat (raw), {(_ple > 0 ? "PLE " : "")}{v}", false,
-            Qat(task, o => OptionAssignments.Apply(o, v)), Encoded: _ple > 0))
-        .Concat((_ramps > 0 ? _variants.Prepend("") : []).Select(v => new Candidate($"Qat (raw), ramp PLE-{_ramps} {v}", false,
-            ml => new RampEncodedQat(_ramps, network => Qat(task, o => { OptionAssignments.Apply(o, v); o.Network = network; })(ml)))));
+            Qat(task, o => OptionAssignments.Apply(o, v)), Encoded: _ple > 0));
 
     /// <summary>With <c>--grouped-holdout</c>, on a set with a split key: the defaults early-stopped on people held out (<see cref="GroupedHoldout"/>).</summary>
     private static IEnumerable<Candidate> GroupedHoldoutRow(TabularDataSet set)
