@@ -153,6 +153,27 @@ public sealed class QatExperimentTests
     }
 
     [TestMethod]
+    [DataRow(1_200, 1, DisplayName = "1,200 rows: folds of 800 training rows, a refit above the ensemble's limit")]
+    [DataRow(600, 5, DisplayName = "600 rows: an ensemble in the folds and in the refit")]
+    public async Task FoldedTrials_TrainAsManyNetworksAsARefitOnAllTheRows(int rows, int members)
+    {
+        // Steps, not epochs: the trainer then chooses the ensemble size from the row count.
+        var space = new QatSearchSpace
+        {
+            Budget = QatSearchBudget.OptimizerSteps, FloatOptimizerSteps = (20, 20), QatOptimizerSteps = (10, 10),
+            Backends = [QuantBackend.Fbgemm], Observers = [QatObserverKind.MinMax], HiddenSizes = [[8]], BatchSizes = [32],
+        };
+        var data = SyntheticData.KeyedBlobs(_ml, rows, seed: 3);
+        var result = await _ml.CreateQatExperiment().SetDataset(data, folds: 3).SetMulticlassMetric().SetSearchSpace(space)
+            .SetTuner(QatTuners.Grid()).SetSeed(2).SetMaxModelToExplore(1).RunAsync();
+        var trial = result.Trials.Single();
+        Assert.AreEqual(QatTrialStatus.Completed, trial.Status, trial.Error);
+        var refit = _ml.MulticlassClassification.Trainers.Qat(trial.Settings.ApplyTo(new Trainers.QatMulticlassTrainer.Options { Seed = 2 })).Fit(data);
+        Assert.AreEqual(members, refit.TrainingReport!.EnsembleSize, "the rule the trial must follow");
+        Assert.AreEqual(refit.Model.ParameterBytes, trial.ModelBytes, "the trial measured the model its settings give when refit on all the rows");
+    }
+
+    [TestMethod]
     public void SuccessiveHalving_TrainsManyShortThenTheBestLonger()
     {
         var space = Small();

@@ -6,18 +6,29 @@ using Qat.MLNet.Scoring;
 
 namespace Qat.MLNet.Experiments;
 
-/// <summary>Runs trials in this process: trains on the experiment's data (a validation split or k folds) and measures the int8 model.</summary>
+/// <summary>
+/// Runs trials in this process: trains on the experiment's data (a validation split or k folds) and measures the int8 model.
+/// With k folds, a trial whose settings leave the ensemble size to the trainer trains as many networks as a Fit on all the
+/// folded rows would (a fold's training rows are fewer, and could fall under <see cref="Trainers.QatDefaults.MaximumRowsForEnsemble"/>
+/// where the refit does not): each trial measures the model its settings give when refit.
+/// </summary>
 internal sealed class LocalQatTrialRunner : IQatTrialRunner
 {
     private readonly QatExperimentTask _task;
     private readonly IReadOnlyList<(IDataView Train, IDataView Validation)> _splits;
     private readonly MLContext _log;
+    private readonly long? _refitRows;
 
-    public LocalQatTrialRunner(QatExperimentTask task, IReadOnlyList<(IDataView Train, IDataView Validation)> splits, MLContext log)
+    /// <param name="task">What to train and how to score it.</param>
+    /// <param name="splits">The (train, validation) pairs.</param>
+    /// <param name="log">The experiment's context, where trials' warnings go.</param>
+    /// <param name="refitRows">With k folds, the rows of all the folded data (see the class docs); null for a train/validation pair.</param>
+    public LocalQatTrialRunner(QatExperimentTask task, IReadOnlyList<(IDataView Train, IDataView Validation)> splits, MLContext log, long? refitRows = null)
     {
         _task = task;
         _splits = splits;
         _log = log;
+        _refitRows = refitRows;
     }
 
     public Task<QatTrialResult> RunAsync(int id, QatTrialProposal proposal, int seed, CancellationToken cancellationToken) =>
@@ -35,7 +46,7 @@ internal sealed class LocalQatTrialRunner : IQatTrialRunner
             ml.Log += (_, e) => ForwardLog(e);
             using var registration = cancellationToken.Register(ml.CancelExecution);
             cancellationToken.ThrowIfCancellationRequested();
-            model = (QatTransformerBase)_task.Trainer(ml, proposal.Settings, validation, seed).Fit(train);
+            model = (QatTransformerBase)_task.Trainer(ml, proposal.Settings, validation, seed, _refitRows).Fit(train);
             folds.Add(_task.Evaluate(ml, model.Transform(validation)));
             var report = model.TrainingReport;
             drop += report?.Float.Accuracy is { } f && report.Int8.Accuracy is { } q ? f - q : double.NaN;

@@ -17,6 +17,9 @@ public sealed class QatExperiment
     private readonly MLContext _ml;
     private IReadOnlyList<(IDataView Train, IDataView Validation)>? _splits;
 
+    /// <summary>The data k-fold trials split (null for a train/validation pair): the rows a refit with the best settings trains on.</summary>
+    private IDataView? _foldedData;
+
     /// <summary>The (train, validation) pairs trials run on, once SetDataset was called (for tests).</summary>
     internal IReadOnlyList<(IDataView Train, IDataView Validation)>? Splits => _splits;
     private QatExperimentTask? _task;
@@ -42,6 +45,7 @@ public sealed class QatExperiment
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
         _splits = [(train, validation)];
+        _foldedData = null;
         return this;
     }
 
@@ -63,6 +67,7 @@ public sealed class QatExperiment
                 $"The sampling key column '{samplingKeyColumnName}' is not in the data (columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}). " +
                 "Name the column whose equal values must stay in one fold, or pass null to split rows independently.", nameof(samplingKeyColumnName));
         _splits = _ml.Data.CrossValidationSplit(data, folds, samplingKeyColumnName, seed: _seed).Select(s => (s.TrainSet, s.TestSet)).ToList();
+        _foldedData = data;
         return this;
     }
 
@@ -217,7 +222,7 @@ public sealed class QatExperiment
         var tuner = _tuner ?? QatTuners.Random(_seed);
         if (tuner is IRanksByMetric ranking)
             ranking.HigherIsBetter = task.HigherIsBetter;
-        var runner = _runner ?? new LocalQatTrialRunner(task, splits, _ml);
+        var runner = _runner ?? new LocalQatTrialRunner(task, splits, _ml, _foldedData is null ? null : RowCount(_foldedData));
         var host = ((IHostEnvironment)_ml).Register("QatExperiment");
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_seconds));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
@@ -289,6 +294,17 @@ public sealed class QatExperiment
             _monitor?.ReportFailTrial(failed, e);
             return failed;
         }
+    }
+
+    private static long RowCount(IDataView data)
+    {
+        if (data.GetRowCount() is { } known)
+            return known;
+        long rows = 0;
+        using var cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext())
+            rows++;
+        return rows;
     }
 
     private static void Log(IHost host, string message)

@@ -41,7 +41,7 @@ public enum QatRegressionMetric
 /// <summary>What an experiment trains and how it scores a model: the task, its metric and the columns.</summary>
 internal sealed class QatExperimentTask
 {
-    private QatExperimentTask(string name, string metricName, bool higherIsBetter, Func<MLContext, QatTrialSettings, IDataView?, int, IEstimator<ITransformer>> trainer,
+    private QatExperimentTask(string name, string metricName, bool higherIsBetter, Func<MLContext, QatTrialSettings, IDataView?, int, long?, IEstimator<ITransformer>> trainer,
         Func<MLContext, IDataView, double> evaluate, string featureColumnName)
     {
         FeatureColumnName = featureColumnName;
@@ -61,18 +61,21 @@ internal sealed class QatExperimentTask
 
     public bool HigherIsBetter { get; }
 
-    /// <summary>The trainer for a trial: settings applied, the validation set for early stopping, the trial's seed.</summary>
-    public Func<MLContext, QatTrialSettings, IDataView?, int, IEstimator<ITransformer>> Trainer { get; }
+    /// <summary>
+    /// The trainer for a trial: settings applied, the validation set for early stopping, the trial's seed and, with k folds,
+    /// the rows of all the folded data, which decide the ensemble size when the settings leave it to the trainer.
+    /// </summary>
+    public Func<MLContext, QatTrialSettings, IDataView?, int, long?, IEstimator<ITransformer>> Trainer { get; }
 
     /// <summary>The metric of scored data.</summary>
     public Func<MLContext, IDataView, double> Evaluate { get; }
 
     public static QatExperimentTask Multiclass(QatMulticlassMetric metric, string label, string features) => new(
         "multiclass classification", metric.ToString(), true,
-        (ml, s, validation, seed) => ml.MulticlassClassification.Trainers.Qat(s.ApplyTo(new Trainers.QatMulticlassTrainer.Options
+        (ml, s, validation, seed, refitRows) => ml.MulticlassClassification.Trainers.Qat(AsRefit(s.ApplyTo(new Trainers.QatMulticlassTrainer.Options
         {
             LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed, AnalyzeLayers = false, // a trial needs its metric, not a diagnosis
-        })),
+        }), refitRows)),
         (ml, scored) =>
         {
             var m = ml.MulticlassClassification.Evaluate(scored, label);
@@ -81,10 +84,10 @@ internal sealed class QatExperimentTask
 
     public static QatExperimentTask Binary(QatBinaryMetric metric, string label, string features) => new(
         "binary classification", metric.ToString(), true,
-        (ml, s, validation, seed) => ml.BinaryClassification.Trainers.Qat(s.ApplyTo(new Trainers.QatBinaryTrainer.Options
+        (ml, s, validation, seed, refitRows) => ml.BinaryClassification.Trainers.Qat(AsRefit(s.ApplyTo(new Trainers.QatBinaryTrainer.Options
         {
             LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed, AnalyzeLayers = false, // a trial needs its metric, not a diagnosis
-        })),
+        }), refitRows)),
         (ml, scored) =>
         {
             var m = ml.BinaryClassification.Evaluate(scored, label);
@@ -93,13 +96,21 @@ internal sealed class QatExperimentTask
 
     public static QatExperimentTask Regression(QatRegressionMetric metric, string label, string features) => new(
         "regression", metric.ToString(), metric == QatRegressionMetric.RSquared,
-        (ml, s, validation, seed) => ml.Regression.Trainers.Qat(s.ApplyTo(new Trainers.QatRegressionTrainer.Options
+        (ml, s, validation, seed, refitRows) => ml.Regression.Trainers.Qat(AsRefit(s.ApplyTo(new Trainers.QatRegressionTrainer.Options
         {
             LabelColumnName = label, FeatureColumnName = features, ValidationSet = validation, Seed = seed, AnalyzeLayers = false, // a trial needs its metric, not a diagnosis
-        })),
+        }), refitRows)),
         (ml, scored) =>
         {
             var m = ml.Regression.Evaluate(scored, label);
             return metric switch { QatRegressionMetric.RSquared => m.RSquared, QatRegressionMetric.MeanAbsoluteError => m.MeanAbsoluteError, _ => m.RootMeanSquaredError };
         }, features);
+
+    /// <summary>Fixes a null ensemble size to what a Fit on <paramref name="refitRows"/> rows would train (nothing to fix without them).</summary>
+    private static TOptions AsRefit<TOptions>(TOptions options, long? refitRows) where TOptions : Trainers.QatTrainerOptions
+    {
+        if (refitRows is { } rows)
+            options.EnsembleSize ??= options.ResolveEnsembleSize(rows);
+        return options;
+    }
 }

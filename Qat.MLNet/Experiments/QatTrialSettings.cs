@@ -37,7 +37,8 @@ public sealed record QatTrialSettings
     /// observer, learning rate 0.001, epochs chosen from the data, freezes after 2 QAT epochs, batch 64, MLP 128-64, weight
     /// decay 0.001; on at most 1,000 rows, as the trainer does, five such networks merged into one
     /// (<see cref="QatTrainerOptions.EnsembleSize"/> stays null in every trial, so a trial whose epochs are chosen from the
-    /// data ensembles small data too). <c>QatExperiment.SetDefaultsFirst()</c> runs it before the tuner's trials.
+    /// data ensembles small data too; with k folds "small" counts all the folded rows, as a refit on them would, not one
+    /// fold's). <c>QatExperiment.SetDefaultsFirst()</c> runs it before the tuner's trials.
     /// </summary>
     public static QatTrialSettings TrainerDefaults => new()
     {
