@@ -53,6 +53,33 @@ public sealed class EncodingSearchTests
     }
 
     [TestMethod]
+    public void SpaceAtTheTrainersDefaults_IsOnePoint_TheDefaultOptions_AndWidensByDimension()
+    {
+        var space = QatSearchSpace.AtTrainerDefaults();
+        space.Validate();
+        var grid = QatTuners.Grid();
+        var only = grid.Propose(space, [])!;
+        Assert.IsNull(grid.Propose(space, [new QatTrialResult { Id = 0, Settings = only.Settings, Status = QatTrialStatus.Completed, Metric = 0.5 }]), "one point");
+        var applied = only.Settings.ApplyTo(new QatBinaryTrainer.Options());
+        var defaults = new QatBinaryTrainer.Options();
+        Assert.AreEqual(defaults.LearningRate, applied.LearningRate);
+        Assert.AreEqual(defaults.WeightDecay, applied.WeightDecay);
+        Assert.AreEqual(defaults.BatchSize, applied.BatchSize);
+        Assert.AreEqual(defaults.FloatOptimizerSteps, applied.FloatOptimizerSteps);
+        Assert.AreEqual(defaults.QatOptimizerSteps, applied.QatOptimizerSteps);
+        Assert.IsNull(applied.NumberOfFloatEpochs);
+        Assert.IsNull(applied.NumberOfEpochs);
+        Assert.AreEqual(defaults.Network.Description, applied.Network.Description);
+        Assert.AreEqual(defaults.PiecewiseLinearBins, applied.PiecewiseLinearBins);
+
+        space.PiecewiseLinearBins = [8, 16];
+        var history = new List<QatTrialResult>();
+        while (grid.Propose(space, history) is { } p)
+            history.Add(new QatTrialResult { Id = history.Count, Settings = p.Settings, Status = QatTrialStatus.Completed, Metric = 0.5 });
+        CollectionAssert.AreEqual(new[] { 8, 16 }, history.Select(h => h.Settings.PiecewiseLinearBins).ToArray(), "the widened dimension alone varies");
+    }
+
+    [TestMethod]
     public async Task BinCounts_TheDataHasTooManyFeaturesFor_AreLeftOutOfTheRun_NotFailedTrials()
     {
         var ml = new MLContext(seed: 1);

@@ -52,6 +52,31 @@ public sealed class EnsembleTrainerTests
     }
 
     [TestMethod]
+    public void Ensemble_MembersSideBySide_GiveTheModelOfMembersOneAfterAnother_AndNameThemselvesInTheLog()
+    {
+        var ml = new MLContext(seed: 0);
+        var (train, test) = Split(ml, "iris");
+        int memberLines = 0;
+        ml.Log += (_, e) =>
+        {
+            if (e.RawMessage.StartsWith("[member ", StringComparison.Ordinal))
+                Interlocked.Increment(ref memberLines);
+        };
+        float[] Scores(int? threads)
+        {
+            var options = new QatMulticlassTrainer.Options { EnsembleSize = 3, Seed = 4, Network = QatNetwork.Mlp(16, 8), NumberOfThreads = threads };
+            var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Qat(options)).Fit(train);
+            return model.Transform(test).GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
+        }
+        var oneByOne = Scores(1); // NumberOfThreads 1: one member after another
+        Assert.AreEqual(0, memberLines, "one member at a time logs as a single Fit does");
+        var sideBySide = Scores(null); // up to one member per core
+        CollectionAssert.AreEqual(oneByOne, sideBySide);
+        if (Environment.ProcessorCount > 1)
+            Assert.IsGreaterThan(0, memberLines, "members side by side name themselves in their messages");
+    }
+
+    [TestMethod]
     public void Ensemble_Regression_PredictsInTheLabelsUnits()
     {
         var ml = new MLContext(seed: 0);

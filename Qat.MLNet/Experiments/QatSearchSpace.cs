@@ -84,6 +84,35 @@ public sealed class QatSearchSpace
     /// </summary>
     public IReadOnlyList<int> PiecewiseLinearBins { get; set; } = [0];
 
+    /// <summary>
+    /// A space of one point, the trainer's defaults (<see cref="QatTrialSettings.TrainerDefaults"/>, with the training length
+    /// in optimizer steps as the trainer budgets it): widen the dimensions you want the experiment to choose and leave the
+    /// rest as the trainer has them. With a short budget on small data, where a trial trains an ensemble and a minute holds
+    /// a few trials, a few chosen alternatives beat a wide random search: for example
+    /// <c>space.PiecewiseLinearBins = [8, 16]</c> with the grid tuner and <c>SetDefaultsFirst()</c> compares the defaults
+    /// with and without the piecewise-linear encoding (benchmarks/README.md, "An experiment that chooses the encoding").
+    /// </summary>
+    public static QatSearchSpace AtTrainerDefaults()
+    {
+        var d = QatTrialSettings.TrainerDefaults;
+        return new QatSearchSpace
+        {
+            Budget = QatSearchBudget.OptimizerSteps,
+            Backends = [d.Backend],
+            Observers = [d.Observer],
+            AveragingConstant = (d.AveragingConstant, d.AveragingConstant),
+            LearningRate = (d.LearningRate, d.LearningRate),
+            FloatOptimizerSteps = (Trainers.QatDefaults.FloatOptimizerSteps, Trainers.QatDefaults.FloatOptimizerSteps),
+            QatOptimizerSteps = (Trainers.QatDefaults.QatOptimizerSteps, Trainers.QatDefaults.QatOptimizerSteps),
+            FreezeObserversAfterEpoch = (d.FreezeObserversAfterEpoch, d.FreezeObserversAfterEpoch),
+            FreezeBatchNormAfterEpoch = (d.FreezeBatchNormAfterEpoch, d.FreezeBatchNormAfterEpoch),
+            BatchSizes = [d.BatchSize],
+            HiddenSizes = [d.HiddenSizes],
+            WeightDecay = (d.WeightDecay, d.WeightDecay),
+            PiecewiseLinearBins = [d.PiecewiseLinearBins],
+        };
+    }
+
     /// <summary>Checks every range, naming the one that is wrong.</summary>
     /// <exception cref="ArgumentException">An empty list, a reversed range, or a non-positive log-range bound.</exception>
     public void Validate()

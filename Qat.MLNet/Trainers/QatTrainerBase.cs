@@ -54,7 +54,7 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
         int seed = _options.Seed ?? Host.Rand.Next();
         var data = TrainingData.Check(Host, input, _options, CreateTask, seed);
         int previousThreads = torch.get_num_threads();
-        if (_options.NumberOfThreads is { } threads)
+        if (_options.ResolveTrainingThreads() is { } threads)
             torch.set_num_threads(threads);
         try
         {

@@ -78,8 +78,10 @@ public abstract class QatTrainerOptions
 
     /// <summary>
     /// How many networks to train and average. Each member is a whole Fit of <see cref="Network"/> with its own seed
-    /// (<see cref="Seed"/> + member index), its own held-out rows for early stopping and <see cref="MaximumTrainingTimeInSeconds"/>
-    /// divided among the members; then the members are merged into one wider network (the first layers side by side, the
+    /// (<see cref="Seed"/> + member index), its own held-out rows for early stopping and its share of
+    /// <see cref="MaximumTrainingTimeInSeconds"/>; members train side by side, up to one per core (or per
+    /// <see cref="NumberOfThreads"/>, which they share; 1 trains them one after another), and the model does not depend on
+    /// how many ran at once; then the members are merged into one wider network (the first layers side by side, the
     /// hidden ones block-diagonal, the last averaging their outputs, a regression's in the label's units), its quantization
     /// parameters observed once on the training rows, and converted: the int8 model is one network, which saves, loads and
     /// exports like any other. Averaging removes much of the variance a network trained on a few hundred rows has. Null, the
@@ -152,7 +154,13 @@ public abstract class QatTrainerOptions
     /// </summary>
     public int? Seed { get; set; }
 
-    /// <summary>TorchSharp threads during training; null leaves TorchSharp's setting. Restored after training.</summary>
+    /// <summary>
+    /// TorchSharp threads during training, restored after it. Null, the default: one for the built-in MLP, whose operations
+    /// (a batch through layers of a few hundred units) are too small to split across threads (on 2 cores one thread trains
+    /// the tabular defaults 2-2.8 times faster than two, and a Fashion-MNIST MLP's float + QAT epoch 20 % faster:
+    /// benchmarks/README.md, "Training threads"); TorchSharp's own setting for other networks, whose convolutions gain from
+    /// more. An ensemble's members train side by side, up to one per core or per this count.
+    /// </summary>
     public int? NumberOfThreads { get; set; }
 
     /// <summary>
@@ -295,6 +303,9 @@ public abstract class QatTrainerOptions
 
     /// <summary>The most members an ensemble may have.</summary>
     internal const int MaximumEnsembleSize = 16;
+
+    /// <summary>The TorchSharp threads a Fit sets (see <see cref="NumberOfThreads"/>); null leaves TorchSharp's setting.</summary>
+    internal int? ResolveTrainingThreads() => NumberOfThreads ?? (Network.MlpHiddenSizes is not null ? 1 : null);
 
     /// <summary>The members to train for data of <paramref name="rows"/> rows (held-out ones included): see <see cref="EnsembleSize"/>.</summary>
     internal int ResolveEnsembleSize(long rows) =>

@@ -12,8 +12,9 @@ namespace Qat.MLNet.Training;
 
 /// <summary>
 /// A Fit of several built-in MLPs (<see cref="QatTrainerOptions.EnsembleSize"/>): each member trains as a single Fit would,
-/// with seed + its index and its own held-out rows; their float weights are merged into one wider MLP that averages them
-/// (<see cref="MlpEnsemble"/>), whose quantization parameters are observed on all training rows before Convert.
+/// with seed + its index and its own held-out rows, side by side on the machine's cores; their float weights are merged
+/// into one wider MLP that averages them (<see cref="MlpEnsemble"/>), whose quantization parameters are observed on all
+/// training rows before Convert.
 /// </summary>
 internal static class EnsembleTraining
 {
@@ -32,32 +33,66 @@ internal static class EnsembleTraining
         var clock = Stopwatch.StartNew();
         int[] hidden = options.Network.MlpHiddenSizes
             ?? throw new InvalidOperationException($"An ensemble needs the built-in MLP; the network is '{options.Network.Description}'.");
+        // Members are independent Fits: they train side by side, up to one per core (or per NumberOfThreads), each with
+        // its share of TorchSharp's threads. A member's result does not depend on what runs beside it (seeded data order,
+        // initial weights drawn under QatTrainingSession.RandomLock), so the model is the one the members give one by one.
+        int torchThreads = get_num_threads();
+        int parallel = Math.Max(1, Math.Min(members, options.NumberOfThreads ?? Environment.ProcessorCount));
         var memberOptions = options.Copy();
-        memberOptions.MaximumTrainingTimeInSeconds = options.MaximumTrainingTimeInSeconds / members;
-        var trained = new List<MlpEnsemble.Member>();
-        var epochs = new List<QatEpochReport>();
-        var phases = new List<string>();
+        memberOptions.MaximumTrainingTimeInSeconds = options.MaximumTrainingTimeInSeconds * parallel / members;
+        var datas = new TrainingData[members];
         for (int m = 0; m < members; m++)
+            datas[m] = m == 0 ? first : TrainingData.Check(host, input, memberOptions, createTask, unchecked(seed + m)); // cursors on this thread only
+        var results = new (MlpEnsemble.Member Member, IReadOnlyList<QatEpochReport> Epochs, IReadOnlyList<string> Phases)[members];
+        var gate = new object();
+        void TrainMember(int m)
         {
             int memberSeed = unchecked(seed + m);
-            var data = m == 0 ? first : TrainingData.Check(host, input, memberOptions, createTask, memberSeed);
-            channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat ensemble member {m + 1} of {members}: seed {memberSeed}, validation: {data.ValidationDescription}."));
+            var data = datas[m];
+            var memberChannel = parallel > 1 ? new MemberChannel(channel, gate, FormattableString.Invariant($"[member {m + 1} of {members}] ")) : channel;
+            memberChannel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat ensemble member {m + 1} of {members}: seed {memberSeed}, validation: {data.ValidationDescription}."));
             using var scope = NewDisposeScope();
-            var session = new QatTrainingSession(host, channel, memberOptions, data.Task, data, memberSeed);
+            var session = new QatTrainingSession(host, memberChannel, memberOptions, data.Task, data, memberSeed);
             var network = session.Train();
             try
             {
                 var (labelScale, labelShift) = LabelScaling(data.Task);
                 // Behind the piecewise-linear encoding fc1 reads bins, which no standardization changes: nothing to fold.
-                trained.Add(MlpEnsemble.Read(network.Model, hidden.Length + 1, data.Encoding is null ? data.Standardization : null, labelScale, labelShift));
+                var member = MlpEnsemble.Read(network.Model, hidden.Length + 1, data.Encoding is null ? data.Standardization : null, labelScale, labelShift);
+                results[m] = (member, network.Epochs, network.Phases);
             }
             finally
             {
                 network.Model.Dispose();
             }
-            epochs.AddRange(network.Epochs.Select(e => e with { Member = m + 1 }));
-            phases.AddRange(network.Phases.Select(p => FormattableString.Invariant($"member {m + 1} of {members} (seed {memberSeed}): {p}")));
         }
+        if (parallel == 1)
+        {
+            for (int m = 0; m < members; m++)
+                TrainMember(m);
+        }
+        else
+        {
+            set_num_threads(Math.Max(1, torchThreads / parallel));
+            try
+            {
+                Parallel.For(0, members, new ParallelOptions { MaxDegreeOfParallelism = parallel }, TrainMember);
+            }
+            catch (AggregateException e)
+            {
+                // A cancelled Fit or a member's own error surfaces as it would from one network, not wrapped.
+                var cause = e.Flatten().InnerExceptions.FirstOrDefault(x => x is OperationCanceledException) ?? e.Flatten().InnerExceptions[0];
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cause).Throw();
+                throw;
+            }
+            finally
+            {
+                set_num_threads(torchThreads);
+            }
+        }
+        var trained = results.Select(r => r.Member).ToList();
+        var epochs = results.SelectMany((r, m) => r.Epochs.Select(e => e with { Member = m + 1 })).ToList();
+        var phases = results.SelectMany((r, m) => r.Phases.Select(p => FormattableString.Invariant($"member {m + 1} of {members} (seed {unchecked(seed + m)}): {p}"))).ToList();
 
         // The merged network's own scalings come from every training row (no row is held out: each member had its own).
         var allOptions = options.Copy();

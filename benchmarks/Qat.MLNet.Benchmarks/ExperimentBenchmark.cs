@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.ML;
 using Qat.MLNet.Examples;
 using Qat.MLNet.Experiments;
-using Qat.MLNet.Trainers;
 
 namespace Qat.MLNet.Benchmarks;
 
@@ -116,26 +115,12 @@ internal static class ExperimentBenchmark
 
     private static bool _encodingSpace;
 
-    /// <summary>The trainer's defaults as a one-point space (steps budget), but with the encoding's 8 or 16 bins.</summary>
+    /// <summary>The trainer's defaults as a one-point space, but with the encoding's 8 or 16 bins.</summary>
     private static QatSearchSpace EncodingSpace()
     {
-        var d = QatTrialSettings.TrainerDefaults;
-        return new QatSearchSpace
-        {
-            Budget = QatSearchBudget.OptimizerSteps,
-            Backends = [d.Backend],
-            Observers = [d.Observer],
-            AveragingConstant = (d.AveragingConstant, d.AveragingConstant),
-            LearningRate = (d.LearningRate, d.LearningRate),
-            FloatOptimizerSteps = (QatDefaults.FloatOptimizerSteps, QatDefaults.FloatOptimizerSteps),
-            QatOptimizerSteps = (QatDefaults.QatOptimizerSteps, QatDefaults.QatOptimizerSteps),
-            FreezeObserversAfterEpoch = (d.FreezeObserversAfterEpoch, d.FreezeObserversAfterEpoch),
-            FreezeBatchNormAfterEpoch = (d.FreezeBatchNormAfterEpoch, d.FreezeBatchNormAfterEpoch),
-            BatchSizes = [d.BatchSize],
-            HiddenSizes = [d.HiddenSizes],
-            WeightDecay = (d.WeightDecay, d.WeightDecay),
-            PiecewiseLinearBins = [8, 16],
-        };
+        var space = QatSearchSpace.AtTrainerDefaults();
+        space.PiecewiseLinearBins = [8, 16];
+        return space;
     }
 
     private static string[] _tuners = [];
