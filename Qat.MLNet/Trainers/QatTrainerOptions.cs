@@ -155,7 +155,8 @@ public abstract class QatTrainerOptions
     public int? Seed { get; set; }
 
     /// <summary>
-    /// TorchSharp threads during training, restored after it. Null, the default: one for the built-in MLP, whose operations
+    /// TorchSharp threads during training, restored after it (TorchSharp's count is process-wide: Fits running at the same
+    /// time in one process share it). Null, the default: one for the built-in MLP, whose operations
     /// (a batch through layers of a few hundred units) are too small to split across threads (on 2 cores one thread trains
     /// the tabular defaults 2-2.8 times faster than two, and a Fashion-MNIST MLP's float + QAT epoch 20 % faster:
     /// benchmarks/README.md, "Training threads"); TorchSharp's own setting for other networks, whose convolutions gain from

@@ -39,16 +39,24 @@ internal static class EnsembleTraining
         int torchThreads = get_num_threads();
         int parallel = Math.Max(1, Math.Min(members, options.NumberOfThreads ?? Environment.ProcessorCount));
         var memberOptions = options.Copy();
-        memberOptions.MaximumTrainingTimeInSeconds = options.MaximumTrainingTimeInSeconds * parallel / members;
-        var datas = new TrainingData[members];
-        for (int m = 0; m < members; m++)
-            datas[m] = m == 0 ? first : TrainingData.Check(host, input, memberOptions, createTask, unchecked(seed + m)); // cursors on this thread only
+        int waves = (members + parallel - 1) / parallel; // members that run one after another on a core
+        memberOptions.MaximumTrainingTimeInSeconds = options.MaximumTrainingTimeInSeconds / waves;
         var results = new (MlpEnsemble.Member Member, IReadOnlyList<QatEpochReport> Epochs, IReadOnlyList<string> Phases)[members];
         var gate = new object();
+        var reading = new object();
         void TrainMember(int m)
         {
             int memberSeed = unchecked(seed + m);
-            var data = datas[m];
+            // One member reads the input at a time (a user's IDataView need not take concurrent cursors), and only when it
+            // starts: no more members' copies of the rows are alive than members train at once.
+            TrainingData data;
+            if (m == 0)
+                data = first;
+            else
+            {
+                lock (reading)
+                    data = TrainingData.Check(host, input, memberOptions, createTask, memberSeed);
+            }
             var memberChannel = parallel > 1 ? new MemberChannel(channel, gate, FormattableString.Invariant($"[member {m + 1} of {members}] ")) : channel;
             memberChannel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat ensemble member {m + 1} of {members}: seed {memberSeed}, validation: {data.ValidationDescription}."));
             using var scope = NewDisposeScope();
