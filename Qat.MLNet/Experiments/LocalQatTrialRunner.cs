@@ -31,8 +31,11 @@ internal sealed class LocalQatTrialRunner : IQatTrialRunner
         _refitRows = refitRows;
     }
 
+    // A thread of its own (LongRunning), not a thread-pool thread: a trial trains for seconds to minutes, and holding a
+    // pool thread that long on 2 cores starves the pool, which runs timers' callbacks, so a CancelAfter (the
+    // experiment's own time budget, a user's) fired seconds late, after the trial had ended.
     public Task<QatTrialResult> RunAsync(int id, QatTrialProposal proposal, int seed, CancellationToken cancellationToken) =>
-        Task.Run(() => Run(id, proposal, seed, cancellationToken), cancellationToken);
+        Task.Factory.StartNew(() => Run(id, proposal, seed, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private QatTrialResult Run(int id, QatTrialProposal proposal, int seed, CancellationToken cancellationToken)
     {
