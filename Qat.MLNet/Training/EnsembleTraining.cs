@@ -84,14 +84,8 @@ internal static class EnsembleTraining
             set_num_threads(Math.Max(1, torchThreads / parallel));
             try
             {
-                Parallel.For(0, members, new ParallelOptions { MaxDegreeOfParallelism = parallel }, TrainMember);
-            }
-            catch (AggregateException e)
-            {
                 // A cancelled Fit or a member's own error surfaces as it would from one network, not wrapped.
-                var cause = e.Flatten().InnerExceptions.FirstOrDefault(x => x is OperationCanceledException) ?? e.Flatten().InnerExceptions[0];
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cause).Throw();
-                throw;
+                SideBySide.Run(members, parallel, TrainMember);
             }
             finally
             {
