@@ -88,6 +88,36 @@ public sealed class EnsembleTrainerTests
     }
 
     [TestMethod]
+    public void Ensemble_RowsStoredInLabelOrder_Int8KeepsTheFloatError()
+    {
+        // The merged network's observers see all the rows at once: one pass in 64-row batches in the stored order kept the
+        // first batch's range (the smallest labels) and clipped the rest (int8 loss 70 times the float one).
+        var ml = new MLContext(seed: 0);
+        var rows = SyntheticData.Regression(400, seed: 3).OrderBy(r => r.Label).ToList();
+        var model = ml.Regression.Trainers.Qat(new QatRegressionTrainer.Options { EnsembleSize = 2, Seed = 7, Network = QatNetwork.Mlp(32) })
+            .Fit(ml.Data.LoadFromEnumerable(rows));
+        var report = model.TrainingReport!;
+        Assert.IsLessThan(report.Float.Loss * 1.25, report.Int8.Loss, report.ToString());
+        StringAssert.Contains(report.Phases[^1], "the 400 training rows once in one batch");
+    }
+
+    [TestMethod]
+    public void CalibrationLength_IsWhatTheSmallestAveragingConstantNeeds_NoneForPlainMinMax()
+    {
+        using var moving = new Qat.MLNet.Quantization.FakeQuantize(Qat.MLNet.Quantization.Observers.MovingAverageMinMaxObserver.WithArgs(averagingConstant: 0.01f));
+        using var fast = new Qat.MLNet.Quantization.FakeQuantize(Qat.MLNet.Quantization.Observers.MovingAverageMinMaxObserver.WithArgs(averagingConstant: 0.5f));
+        using var plain = new Qat.MLNet.Quantization.FakeQuantize(Qat.MLNet.Quantization.Observers.MinMaxObserver.WithArgs());
+        Assert.AreEqual(459, Qat.MLNet.Training.CalibrationLength.Batches(moving)); // 0.99^459 < 0.01 <= 0.99^458
+        Assert.AreEqual(7, Qat.MLNet.Training.CalibrationLength.Batches(fast));
+        Assert.AreEqual(0, Qat.MLNet.Training.CalibrationLength.Batches(plain), "a plain min/max needs one pass, no more");
+        Assert.AreEqual(370, Qat.MLNet.Training.CalibrationLength.ChunkRows(370, 13, 64), "small data: one chunk");
+        Assert.AreEqual(4096, Qat.MLNet.Training.CalibrationLength.ChunkRows(1_000_000, 64, 64));
+        Assert.AreEqual(83, Qat.MLNet.Training.CalibrationLength.ChunkRows(300, 200_000, 64), "64 MB of features");
+        Assert.AreEqual(64, Qat.MLNet.Training.CalibrationLength.ChunkRows(300, 2_000_000, 64), "never less than a training batch");
+        Assert.AreEqual(10, Qat.MLNet.Training.CalibrationLength.ChunkRows(10, 4, 64));
+    }
+
+    [TestMethod]
     public void Defaults_ChooseTheEnsembleOnlyForSmallDataAndTrainerChosenEpochs()
     {
         Assert.AreEqual(QatDefaults.EnsembleSize, new QatMulticlassTrainer.Options().ResolveEnsembleSize(QatDefaults.MaximumRowsForEnsemble));

@@ -31,6 +31,7 @@ internal sealed class QatTrainingSession
     private readonly TrainingData _data;
     private readonly int _seed;
     private readonly QatNetwork _network;
+    private readonly int _shufflePool;
 
     public QatTrainingSession(IHost host, IChannel channel, QatTrainerOptions options, TrainingTask task, TrainingData data, int seed)
     {
@@ -46,6 +47,7 @@ internal sealed class QatTrainingSession
         int batch = (int)Math.Min(options.BatchSize, Math.Max(1, data.RowCount));
         // The shuffle pool (data that cannot shuffle itself) is no larger than the data either.
         int pool = (int)Math.Min(BatchReader.ShufflePool(data.Data, data.FeatureCount), data.RowCount);
+        _shufflePool = pool;
         _train = new BatchReader(data.Data, data.Feature, data.Label, task, batch, data.FeatureCount, data.TrainingRows, data.Standardization,
             shufflePool: options.Shuffle ? pool : 0);
         _trainForEvaluation = new BatchReader(data.Data, data.Feature, data.Label, task, batch, data.FeatureCount, data.TrainingRows, data.Standardization);
@@ -131,9 +133,10 @@ internal sealed class QatTrainingSession
 
     /// <summary>
     /// Makes <paramref name="floatModel"/> (the float network as <see cref="QatNetwork.Build"/> wraps it, already trained:
-    /// an ensemble's members merged into one) ready to convert without training it: PrepareQat, then one pass over the
-    /// training rows with the observers on and no optimizer step, so every scale and zero point is observed on this
-    /// network's own activations; then the observers are frozen.
+    /// an ensemble's members merged into one) ready to convert without training it: PrepareQat, then the training rows
+    /// through it with the observers on and no optimizer step, in chunks as large as memory allows (one for small data;
+    /// else shuffled passes, as many as the observers' averaging needs: <see cref="CalibrationLength"/>), so every scale and
+    /// zero point is observed on this network's own activations; then the observers are frozen.
     /// </summary>
     public TrainedNetwork Calibrate(nn.Module<Tensor, Tensor> floatModel, IReadOnlyList<QatEpochReport> epochs, IReadOnlyList<string> phases, double secondsSoFar)
     {
@@ -143,21 +146,38 @@ internal sealed class QatTrainingSession
         try
         {
             model.train();
-            var input = Input; // made here, not inside a step's scope
-            long rows = 0;
+            // Chunks as large as memory allows (all the rows of an ensemble's small data in one): an observer's range is then
+            // every row's, not a moving average of 64-row batches' extremes, which a network that never trained with
+            // fake quantization, as the merged one, pays for in clipped values.
+            int chunk = CalibrationLength.ChunkRows(_data.RowCount, _shape.Size, _train.BatchSize);
+            var reader = new BatchReader(_data.Data, _data.Feature, null, _task, chunk, _data.FeatureCount, _data.TrainingRows, _data.Standardization,
+                shufflePool: _options.Shuffle ? _shufflePool : 0);
+            using var input = zeros(chunk, _shape.Size);
+            long rows = 0, batches = 0;
+            int passes = 0;
+            // One pass when it is one chunk; else shuffled passes (rows stored in an order would bias a moving average)
+            // until the moving averages have forgotten their first chunk.
+            int needed = _data.RowCount > chunk ? CalibrationLength.Batches(model) : 0;
+            var shuffle = _options.Shuffle && needed > 0 ? new Random(_seed) : null;
             using (no_grad())
             {
-                foreach (int n in _train.Batches(null, _host.CheckAlive))
+                do
                 {
-                    using var step = NewDisposeScope();
-                    var (x, _) = Load(_train, n, input, null);
-                    model.call(x);
-                    rows += n;
+                    foreach (int n in reader.Batches(shuffle, _host.CheckAlive))
+                    {
+                        using var step = NewDisposeScope();
+                        var (x, _) = Load(reader, n, input, null);
+                        model.call(x);
+                        rows += n;
+                        batches++;
+                    }
+                    passes++;
                 }
+                while (batches < needed && batches > 0);
             }
             Quantizer.DisableObserver(model);
             var all = phases.ToList();
-            all.Add(FormattableString.Invariant($"calibration: the observers saw the {rows} training rows once, then froze (no training step)"));
+            all.Add(FormattableString.Invariant($"calibration: the observers saw the {rows / passes} training rows {(passes == 1 ? "once" : $"{passes} times")} in {(batches == 1 ? "one batch" : $"{batches} {(shuffle is null ? "" : "shuffled ")}batches of up to {chunk} rows")}, then froze (no training step)"));
             _channel.Info(MessageSensitivity.None, "Qat " + all[^1] + ".");
             return new TrainedNetwork(model, epochs, all, null, null, secondsSoFar + clock.Elapsed.TotalSeconds);
         }

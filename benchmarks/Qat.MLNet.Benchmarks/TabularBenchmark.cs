@@ -11,11 +11,12 @@ namespace Qat.MLNet.Benchmarks;
 /// <summary>
 /// The <c>tabular</c> command: Qat's simple catalog overloads (no options) against ML.NET's stock trainers at their defaults,
 /// on the small public data sets of examples/data (and, where Debian's python3-statsmodels is installed, three of its data
-/// sets, which the defaults were not tuned on: <see cref="Unseen"/>), on the same seeded splits, in one run. Prints one row
-/// per data set and trainer: the test metric (mean and spread over the splits) and the fit time.
+/// sets, which the defaults were not tuned on: <see cref="Unseen"/>; where R and its MASS package are, eleven of R's data
+/// sets, also unseen: <see cref="RDataSets"/>, <c>--no-r</c> leaves them out), on the same seeded splits, in one run.
+/// Prints one row per data set and trainer: the test metric (mean and spread over the splits) and the fit time.
 /// </summary>
 /// <remarks>
-/// Usage: <c>dotnet run -c Release -- tabular [--splits N] [--only NAME] [--refit] [--with "Name=Value;..."]... [--ple K]
+/// Usage: <c>dotnet run -c Release -- tabular [--splits N] [--only NAME] [--no-r] [--refit] [--with "Name=Value;..."]... [--ple K]
 /// [--ple-raw K] [--ungrouped] [--grouped-holdout] [--rows N]</c> (<c>--rows N</c>: a fixed random N rows of each set,
 /// for small-data checks on the larger sets). Probe rows: <c>--refit</c> adds the defaults with a fixed seed and the same retrained on every row for
 /// the epochs early stopping kept (<see cref="RefitOnAllRows{TOptions}"/>); each <c>--with "WeightDecay=0.01;BatchSize=16"</c>
@@ -90,6 +91,8 @@ internal static class TabularBenchmark
             else
                 Console.WriteLine($"// {unseen.RelativePath} not found: `apt-get install -y python3-statsmodels` adds the '{unseen.Name}' data set.");
         }
+        if (!args.Contains("--no-r"))
+            sets.AddRange(RDataSets.Available());
         Console.WriteLine($"// {Environment.ProcessorCount} cores, {splits} splits per data set (test fraction 0.25), seeds 0..{splits - 1}");
         Console.WriteLine("| data set | rows x features | trainer | metric | mean | min..max | fit s | int8 vs float |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
