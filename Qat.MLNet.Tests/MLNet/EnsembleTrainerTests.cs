@@ -107,9 +107,9 @@ public sealed class EnsembleTrainerTests
         using var moving = new Qat.MLNet.Quantization.FakeQuantize(Qat.MLNet.Quantization.Observers.MovingAverageMinMaxObserver.WithArgs(averagingConstant: 0.01f));
         using var fast = new Qat.MLNet.Quantization.FakeQuantize(Qat.MLNet.Quantization.Observers.MovingAverageMinMaxObserver.WithArgs(averagingConstant: 0.5f));
         using var plain = new Qat.MLNet.Quantization.FakeQuantize(Qat.MLNet.Quantization.Observers.MinMaxObserver.WithArgs());
-        Assert.AreEqual(459, Qat.MLNet.Training.CalibrationLength.Batches(moving)); // 0.99^459 < 0.01 <= 0.99^458
-        Assert.AreEqual(7, Qat.MLNet.Training.CalibrationLength.Batches(fast));
-        Assert.AreEqual(0, Qat.MLNet.Training.CalibrationLength.Batches(plain), "a plain min/max needs one pass, no more");
+        Assert.AreEqual(459, Qat.MLNet.Training.CalibrationLength.Chunks(moving)); // 0.99^459 < 0.01 <= 0.99^458
+        Assert.AreEqual(7, Qat.MLNet.Training.CalibrationLength.Chunks(fast));
+        Assert.AreEqual(0, Qat.MLNet.Training.CalibrationLength.Chunks(plain), "a plain min/max needs one pass, no more");
         Assert.AreEqual(370, Qat.MLNet.Training.CalibrationLength.ChunkRows(370, 13, 64), "small data: one chunk");
         Assert.AreEqual(4096, Qat.MLNet.Training.CalibrationLength.ChunkRows(1_000_000, 64, 64));
         Assert.AreEqual(83, Qat.MLNet.Training.CalibrationLength.ChunkRows(300, 200_000, 64), "64 MB of features");

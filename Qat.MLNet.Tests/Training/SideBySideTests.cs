@@ -63,4 +63,22 @@ public sealed class SideBySideTests
             throw i == 0 ? new InvalidOperationException("first") : new OperationCanceledException("cancelled");
         }));
     }
+
+    [TestMethod]
+    public void Run_OneAtATime_RunsEveryJobOnTheCallersThread_InOrder()
+    {
+        int caller = Environment.CurrentManagedThreadId;
+        var order = new List<(int Job, int Thread)>();
+        SideBySide.Run(4, 1, i => order.Add((i, Environment.CurrentManagedThreadId)));
+        CollectionAssert.AreEqual(new[] { 0, 1, 2, 3 }, order.Select(o => o.Job).ToArray());
+        Assert.IsTrue(order.All(o => o.Thread == caller));
+    }
+
+    [TestMethod]
+    public void Run_NoJobs_DoesNothing_AndABadCountOrParallelismIsRefusedNamingIt()
+    {
+        SideBySide.Run(0, 2, _ => Assert.Fail("no job to run"));
+        Assert.AreEqual("parallel", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => SideBySide.Run(3, 0, _ => { })).ParamName);
+        Assert.AreEqual("count", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => SideBySide.Run(-1, 2, _ => { })).ParamName);
+    }
 }

@@ -14,7 +14,7 @@ namespace Qat.MLNet.Training;
 internal static class CalibrationLength
 {
     /// <summary>The weight under which the first chunk's range may stay.</summary>
-    internal const double FirstBatchWeight = 0.01;
+    internal const double FirstChunkWeight = 0.01;
 
     /// <summary>The most feature bytes a calibration chunk holds (the widest data's chunk is a training batch).</summary>
     internal const long ChunkBytes = 64L << 20;
@@ -36,9 +36,9 @@ internal static class CalibrationLength
     /// <summary>
     /// The chunks the observers of <paramref name="model"/> need when the rows take several: 0 when every observer keeps
     /// the plain minimum and maximum (one pass is then all it takes), else as many as the smallest averaging constant
-    /// needs to bring its first chunk's weight under <see cref="FirstBatchWeight"/> (459 for PyTorch's default 0.01).
+    /// needs to bring its first chunk's weight under <see cref="FirstChunkWeight"/> (459 for PyTorch's default 0.01).
     /// </summary>
-    public static int Batches(torch.nn.Module model)
+    public static int Chunks(torch.nn.Module model)
     {
         double smallest = model.modules().Prepend(model).OfType<FakeQuantizeBase>()
             .Select(fq => fq.ActivationPostProcess switch
@@ -49,6 +49,6 @@ internal static class CalibrationLength
             })
             .DefaultIfEmpty(1.0)
             .Min();
-        return smallest >= 1.0 ? 0 : (int)Math.Ceiling(Math.Log(FirstBatchWeight) / Math.Log(1.0 - smallest));
+        return smallest >= 1.0 ? 0 : (int)Math.Ceiling(Math.Log(FirstChunkWeight) / Math.Log(1.0 - smallest));
     }
 }

@@ -74,23 +74,16 @@ internal static class EnsembleTraining
                 network.Model.Dispose();
             }
         }
-        if (parallel == 1)
+        set_num_threads(Math.Max(1, torchThreads / parallel));
+        try
         {
-            for (int m = 0; m < members; m++)
-                TrainMember(m);
+            // One at a time (parallel 1) runs them all on this thread. A cancelled Fit or a member's own error surfaces as
+            // it would from one network, not wrapped.
+            SideBySide.Run(members, parallel, TrainMember);
         }
-        else
+        finally
         {
-            set_num_threads(Math.Max(1, torchThreads / parallel));
-            try
-            {
-                // A cancelled Fit or a member's own error surfaces as it would from one network, not wrapped.
-                SideBySide.Run(members, parallel, TrainMember);
-            }
-            finally
-            {
-                set_num_threads(torchThreads);
-            }
+            set_num_threads(torchThreads);
         }
         var trained = results.Select(r => r.Member).ToList();
         var epochs = results.SelectMany((r, m) => r.Epochs.Select(e => e with { Member = m + 1 })).ToList();

@@ -157,7 +157,7 @@ internal sealed class QatTrainingSession
             int passes = 0;
             // One pass when it is one chunk; else shuffled passes (rows stored in an order would bias a moving average)
             // until the moving averages have forgotten their first chunk.
-            int needed = _data.RowCount > chunk ? CalibrationLength.Batches(model) : 0;
+            int needed = _data.RowCount > chunk ? CalibrationLength.Chunks(model) : 0;
             var shuffle = _options.Shuffle && needed > 0 ? new Random(_seed) : null;
             using (no_grad())
             {

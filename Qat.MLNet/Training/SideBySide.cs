@@ -10,11 +10,15 @@ internal static class SideBySide
     /// <summary>
     /// Calls <paramref name="job"/> for 0 .. <paramref name="count"/> - 1, at most <paramref name="parallel"/> at a time (the
     /// caller's thread is one of them). After a job throws no new job starts; the running ones finish. Then the first
-    /// cancellation, else the failure of the lowest job index, is rethrown as it was thrown (not wrapped).
+    /// cancellation, else the failure of the lowest job index, is rethrown as it was thrown (not wrapped). With
+    /// <paramref name="parallel"/> 1 every job runs on the caller's thread, one after another.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or <paramref name="parallel"/> under 1.</exception>
     public static void Run(int count, int parallel, Action<int> job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
         int next = -1;
         bool stop = false;
         var failures = new Exception?[count];
@@ -34,7 +38,7 @@ internal static class SideBySide
                 }
             }
         }
-        var threads = Enumerable.Range(1, Math.Min(parallel, count) - 1)
+        var threads = Enumerable.Range(1, Math.Max(0, Math.Min(parallel, count) - 1))
             .Select(t => new Thread(Work) { IsBackground = true, Name = $"Qat side by side {t}" })
             .ToList();
         threads.ForEach(t => t.Start());

@@ -51,7 +51,7 @@ internal static class RDataSets
         string script = Script();
         try
         {
-            using var r = Process.Start(new ProcessStartInfo("Rscript", [script, Folder]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            using var r = Process.Start(new ProcessStartInfo("Rscript", [script, Folder]) { RedirectStandardError = true })!;
             string errors = r.StandardError.ReadToEnd();
             r.WaitForExit();
             if (r.ExitCode != 0)
