@@ -145,6 +145,49 @@ public sealed class TrainerDefaultsTests
     }
 
     [TestMethod]
+    public void ClassWeightingBalanced_RareClass_IsFoundMoreOftenThanWithNone()
+    {
+        var ml = new MLContext(seed: 0);
+        // About one row in ten is "rare"; the rest split evenly between "a" and "b".
+        var rows = SyntheticData.Binary(900, seed: 3).Select(r => new BlobRow
+        {
+            Features = r.Features,
+            Label = r.Features[0] + 0.5f * r.Features[1] > 1.4f ? "rare" : r.Features[2] > 0 ? "a" : "b",
+        }).ToList();
+        int rare = rows.Count(r => r.Label == "rare");
+        Assert.IsLessThan(rows.Count / 8, rare);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        VBuffer<ReadOnlyMemory<char>> keys = default;
+        data.Schema["Label"].GetKeyValues(ref keys);
+        var names = keys.DenseValues().Select(k => k.ToString()).ToArray();
+
+        int Found(QatClassWeighting weighting)
+        {
+            var model = ml.MulticlassClassification.Trainers.Qat(new QatMulticlassTrainer.Options
+            {
+                Network = QatNetwork.Mlp(16), NumberOfFloatEpochs = 10, NumberOfEpochs = 2, ValidationFraction = 0, Seed = 1, ClassWeighting = weighting,
+            }).Fit(data);
+            var predicted = model.Transform(data).GetColumn<uint>("PredictedLabel").ToArray();
+            return rows.Where((r, i) => r.Label == "rare" && names[(int)predicted[i] - 1] == "rare").Count();
+        }
+
+        int none = Found(QatClassWeighting.None), balanced = Found(QatClassWeighting.Balanced);
+        Assert.IsGreaterThan(none, balanced, "weighting the classes alike finds more of the rare one");
+    }
+
+    [TestMethod]
+    public void ClassWeightingBalanced_WeighsEachClassByRowsOverClassesTimesItsRows()
+    {
+        var label = SyntheticData.KeyedBlobs(new MLContext(seed: 0), 30, seed: 1).Schema["Label"]; // 3 classes
+        var task = Qat.MLNet.Tasks.MulticlassTrainingTask.FromLabel(label, QatClassWeighting.Balanced);
+        var weighted = (Qat.MLNet.Tasks.MulticlassTrainingTask)task.WithLabelCounts(new Dictionary<float, long> { [0] = 76, [2] = 9 });
+        // 85 rows over the 2 classes present: 85 / (2 x 76) and 85 / (2 x 9); class 1 has no rows and keeps 1.
+        CollectionAssert.AreEqual(new[] { 85f / 152, 1f, 85f / 18 }, weighted.ClassWeights!.ToArray());
+        var none = Qat.MLNet.Tasks.MulticlassTrainingTask.FromLabel(label, QatClassWeighting.None);
+        Assert.IsNull(((Qat.MLNet.Tasks.MulticlassTrainingTask)none.WithLabelCounts(new Dictionary<float, long> { [0] = 76, [2] = 9 })).ClassWeights);
+    }
+
+    [TestMethod]
     public void BudgetAndValidationOptions_OutOfRange_AreRefusedNamingThem()
     {
         void Refused(Action<QatMulticlassTrainer.Options> set, string name)
@@ -162,6 +205,7 @@ public sealed class TrainerDefaultsTests
         Refused(o => o.ValidationFraction = 0.6, "ValidationFraction");
         Refused(o => o.ValidationFraction = -0.1, "ValidationFraction");
         Refused(o => o.FeatureScaling = (QatFeatureScaling)42, "FeatureScaling");
+        Refused(o => o.ClassWeighting = (QatClassWeighting)7, "ClassWeighting");
         Refused(o => o.NumberOfEpochs = 0, "NumberOfEpochs");
     }
 

@@ -1,23 +1,57 @@
 using Microsoft.ML;
 using Qat.MLNet.Scoring;
+using Qat.MLNet.Trainers;
 using Qat.MLNet.Training;
 using static TorchSharp.torch;
 
 namespace Qat.MLNet.Tasks;
 
-/// <summary>Multiclass classification: a key-typed label with C values, C logits, cross-entropy loss.</summary>
+/// <summary>
+/// Multiclass classification: a key-typed label with C values, C logits, cross-entropy loss, its classes weighted as
+/// <see cref="QatClassWeighting"/> says once the training rows' counts are known (<see cref="WithLabelCounts"/>).
+/// </summary>
 internal sealed class MulticlassTrainingTask : TrainingTask
 {
     private readonly MulticlassScoringTask _scoring;
 
-    private MulticlassTrainingTask(MulticlassScoringTask scoring) => _scoring = scoring;
+    private readonly QatClassWeighting _weighting;
+
+    /// <summary>Each class's weight in the loss, or null: every row weighs 1.</summary>
+    private readonly float[]? _classWeights;
+
+    private MulticlassTrainingTask(MulticlassScoringTask scoring, QatClassWeighting weighting, float[]? classWeights)
+    {
+        _scoring = scoring;
+        _weighting = weighting;
+        _classWeights = classWeights;
+    }
 
     public override ScoringTask Scoring => _scoring;
 
     public override bool HasAccuracy => true;
 
-    /// <summary>Checks the label column and takes its class count and names.</summary>
-    public static MulticlassTrainingTask FromLabel(DataViewSchema.Column label) => new(MulticlassScoringTask.FromLabel(label));
+    /// <summary>Checks the label column and takes its class count and names; the class weights come with the counts.</summary>
+    public static MulticlassTrainingTask FromLabel(DataViewSchema.Column label, QatClassWeighting weighting = QatClassWeighting.None) =>
+        new(MulticlassScoringTask.FromLabel(label), weighting, null);
+
+    /// <summary>The weight of each class in the loss (null when every row weighs 1), for tests and reports.</summary>
+    public IReadOnlyList<float>? ClassWeights => _classWeights;
+
+    /// <summary>
+    /// With <see cref="QatClassWeighting.Balanced"/>, weights <c>n / (C n_c)</c> over the C classes that have rows; a class
+    /// without training rows never is a label, and keeps weight 1.
+    /// </summary>
+    public override TrainingTask WithLabelCounts(IReadOnlyDictionary<float, long> labelCounts)
+    {
+        if (_weighting == QatClassWeighting.None)
+            return this;
+        double rows = labelCounts.Values.Sum();
+        int present = labelCounts.Count(c => c.Value > 0);
+        var weights = new float[OutputCount];
+        for (int c = 0; c < weights.Length; c++)
+            weights[c] = labelCounts.TryGetValue(c, out long n) && n > 0 ? (float)(rows / (present * (double)n)) : 1f;
+        return new MulticlassTrainingTask(_scoring, _weighting, weights);
+    }
 
     public override Func<float> CreateLabelReader(DataViewRow row, DataViewSchema.Column label)
     {
@@ -55,7 +89,11 @@ internal sealed class MulticlassTrainingTask : TrainingTask
     public override Tensor Loss(Tensor outputs, Tensor labels)
     {
         using var classes = labels.to(ScalarType.Int64);
-        return nn.functional.cross_entropy(outputs, classes);
+        if (_classWeights is null)
+            return nn.functional.cross_entropy(outputs, classes);
+        // The weighted mean (PyTorch divides by the batch's summed weights): the loss's scale does not depend on the batch's classes.
+        using var weight = tensor(_classWeights);
+        return nn.functional.cross_entropy(outputs, classes, weight);
     }
 
     public override void Accumulate(ReadOnlySpan<float> outputs, float label, ref MetricsAccumulator sums)

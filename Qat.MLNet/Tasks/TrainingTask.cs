@@ -39,6 +39,12 @@ internal abstract class TrainingTask
     /// </summary>
     public virtual TrainingTask WithLabelStatistics(double mean, double standardDeviation) => this;
 
+    /// <summary>
+    /// This task configured with the training rows' count per label value (the multiclass task's class weights); the task
+    /// itself when it needs nothing. Called once the counts passed <see cref="CheckLabelCoverage"/>.
+    /// </summary>
+    public virtual TrainingTask WithLabelCounts(IReadOnlyDictionary<float, long> labelCounts) => this;
+
     /// <summary>Throws when the training labels cannot teach anything (e.g. one class only); <paramref name="labelCounts"/> counts rows per label value.</summary>
     public abstract void CheckLabelCoverage(IReadOnlyDictionary<float, long> labelCounts, string labelColumnName);
 

@@ -73,6 +73,13 @@ public static class QatDefaults
     /// <summary>Default weight decay (L2 penalty added by the optimizer): 0.001, which keeps small data sets from overfitting.</summary>
     public const double WeightDecay = 1e-3;
 
+    /// <summary>
+    /// Default class weighting of the multiclass trainer: balanced. On R's glass data (fgl: 214 rows, 6 types of 9 to 76 rows)
+    /// it raised macro accuracy from 0.636 to 0.713 and micro accuracy from 0.695 to 0.702 (10 splits); on balanced data it
+    /// changes nothing (benchmarks/README.md).
+    /// </summary>
+    public const QatClassWeighting ClassWeighting = QatClassWeighting.Balanced;
+
     /// <summary>Default learning-rate schedule: constant.</summary>
     public const QatLearningRateSchedule LearningRateSchedule = QatLearningRateSchedule.Constant;
 

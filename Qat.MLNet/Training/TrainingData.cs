@@ -130,6 +130,7 @@ internal sealed class TrainingData
         foreach (var (value, count) in held.LabelCounts)
             counts[value] = counts.GetValueOrDefault(value) + count;
         task.CheckLabelCoverage(counts, label.Name);
+        task = task.WithLabelCounts(counts);
 
         string validationDescription;
         if (validation is not null)

@@ -23,6 +23,11 @@ public static class Program
             TabularBenchmark.Run(args);
             return;
         }
+        if (args.Length > 0 && args[0] == "mixture")
+        {
+            MixtureProbe.Run(args);
+            return;
+        }
         if (args.Length > 0 && args[0] == "memory")
         {
             MemoryPeak.Run(args);

@@ -82,6 +82,20 @@ internal static class TabularBenchmark
         _groupedHoldout = args.Contains("--grouped-holdout");
         _rows = Option(args, "--rows", 0);
         _variants = args.Select((a, i) => (a, i)).Where(p => p.a == "--with" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
+        var sets = DataSets(args);
+        Console.WriteLine($"// {Environment.ProcessorCount} cores, {splits} splits per data set (test fraction 0.25), seeds 0..{splits - 1}");
+        Console.WriteLine("| data set | rows x features | trainer | metric | mean | min..max | fit s | int8 vs float |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var set in sets)
+            RunDataSet(set, splits);
+    }
+
+    /// <summary>
+    /// The sets a run covers: the shipped ones, the statsmodels ones that are installed (saying which are not), R's unless
+    /// <c>--no-r</c>; only those whose name starts with <c>--only NAME</c> when given.
+    /// </summary>
+    internal static List<TabularDataSet> DataSets(string[] args)
+    {
         string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         var sets = TabularDataSet.Shipped.ToList();
         foreach (var unseen in Unseen)
@@ -93,11 +107,7 @@ internal static class TabularBenchmark
         }
         if (!args.Contains("--no-r"))
             sets.AddRange(RDataSets.Available());
-        Console.WriteLine($"// {Environment.ProcessorCount} cores, {splits} splits per data set (test fraction 0.25), seeds 0..{splits - 1}");
-        Console.WriteLine("| data set | rows x features | trainer | metric | mean | min..max | fit s | int8 vs float |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var set in sets.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)))
-            RunDataSet(set, splits);
+        return sets.Where(s => only is null || s.Name.StartsWith(only, StringComparison.Ordinal)).ToList();
     }
 
     private static void RunDataSet(TabularDataSet set, int splits)
@@ -136,8 +146,10 @@ internal static class TabularBenchmark
                 switch (set.Task)
                 {
                     case TabularTask.Multiclass:
-                        metric = "macro accuracy";
-                        values.Add(ml.MulticlassClassification.Evaluate(scored).MacroAccuracy);
+                        metric = "macro / micro accuracy";
+                        var mc = ml.MulticlassClassification.Evaluate(scored);
+                        values.Add(mc.MacroAccuracy);
+                        aucs.Add(mc.MicroAccuracy);
                         break;
                     case TabularTask.Binary:
                         metric = "accuracy / AUC";
@@ -182,7 +194,7 @@ internal static class TabularBenchmark
     }
 
     /// <summary>The task's Qat trainer on its own Options type, after <paramref name="configure"/>.</summary>
-    private static Func<MLContext, IEstimator<ITransformer>> Qat(TabularTask task, Action<QatTrainerOptions> configure) => task switch
+    internal static Func<MLContext, IEstimator<ITransformer>> Qat(TabularTask task, Action<QatTrainerOptions> configure) => task switch
     {
         TabularTask.Multiclass => ml => ml.MulticlassClassification.Trainers.Qat(Configured(new QatMulticlassTrainer.Options(), configure)),
         TabularTask.Binary => ml => ml.BinaryClassification.Trainers.Qat(Configured(new QatBinaryTrainer.Options(), configure)),
@@ -229,9 +241,11 @@ internal static class TabularBenchmark
         ],
     };
 
-    private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+    /// <summary>A metric as the tables print it: three decimals.</summary>
+    internal static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
 
-    private static int Option(string[] args, string name, int fallback)
+    /// <summary>The integer after <paramref name="name"/> on the command line, or <paramref name="fallback"/>.</summary>
+    internal static int Option(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
