@@ -20,7 +20,7 @@ internal sealed partial class QuantizedModelOnnxLowering
         int m = c.OutputShape.Channels, channels = c.InputShape.Channels, kernel = c.KernelHeight * c.KernelWidth;
         // Weights rebuilds the plain array from the packed form on every call: read it once.
         var plain = c.Weights;
-        var weights = OnnxTensor.Int8s(plain, m, channels / c.Groups, c.KernelHeight, c.KernelWidth);
+        var weights = WeightTensor(plain, c.Input, m, channels / c.Groups, c.KernelHeight, c.KernelWidth);
         if (c.Groups == 1 && channels < MinimumConvChannels)
         {
             Settle();
@@ -28,7 +28,7 @@ internal sealed partial class QuantizedModelOnnxLowering
             var wide = new sbyte[m * MinimumConvChannels * kernel];
             for (int o = 0; o < m; o++)
                 Array.Copy(plain, o * channels * kernel, wide, o * MinimumConvChannels * kernel, channels * kernel);
-            weights = OnnxTensor.Int8s(wide, m, MinimumConvChannels, c.KernelHeight, c.KernelWidth);
+            weights = WeightTensor(wide, c.Input, m, MinimumConvChannels, c.KernelHeight, c.KernelWidth);
         }
         OnnxAttribute[] attributes =
         [
@@ -48,13 +48,13 @@ internal sealed partial class QuantizedModelOnnxLowering
         if (_form == OnnxForm.Qdq)
         {
             As2D(k);
-            Weighted(l, OnnxTensor.Int8s(l.Weights, m, k), m, [OnnxAttribute.Of("transB", 1L)], "Gemm");
+            Weighted(l, WeightTensor(l.Weights, l.Input, m, k), m, [OnnxAttribute.Of("transB", 1L)], "Gemm");
             _dims = [-1, m];
         }
         else if (_linearForm == OnnxLinearForm.Conv1x1)
         {
             As4D(new ActivationShape(k, 1, 1));
-            Weighted(l, OnnxTensor.Int8s(l.Weights, m, k, 1, 1), m, [OnnxAttribute.Of("kernel_shape", 1L, 1L)], "Conv");
+            Weighted(l, WeightTensor(l.Weights, l.Input, m, k, 1, 1), m, [OnnxAttribute.Of("kernel_shape", 1L, 1L)], "Conv");
             _dims = [-1, m, 1, 1];
         }
         else
@@ -65,12 +65,41 @@ internal sealed partial class QuantizedModelOnnxLowering
         }
     }
 
+    /// <summary>
+    /// Whether a layer's weights are written as uint8 (each int8 weight + 128, zero point 128: the same products) rather
+    /// than int8. ONNX Runtime's u8 x s8 kernels on x86 CPUs without VNNI (AVX2, AMD EPYC Zen 3) add pairs of products in
+    /// saturating int16 (vpmaddubsw): 255 x 127 x 2 overflows it, which is why fbgemm's reduce_range keeps activations to
+    /// 7 bits (127 x 128 x 2 fits). Inputs of the full 8-bit range (qnnpack) therefore go out as u8 x u8, which every
+    /// ONNX Runtime kernel computes exactly (a qnnpack MLP gave 21 output steps of error as s8 on AVX2, and none as u8).
+    /// </summary>
+    private static bool UnsignedWeights(QuantizationParameters input) => input.QuantMax - input.QuantMin > 127;
+
+    /// <summary>The weights as int8, or as uint8 shifted by 128 for a full-range input (<see cref="UnsignedWeights"/>).</summary>
+    private static OnnxTensor WeightTensor(sbyte[] weights, QuantizationParameters input, params long[] dims)
+    {
+        if (!UnsignedWeights(input))
+            return OnnxTensor.Int8s(weights, dims);
+        var shifted = new byte[weights.Length];
+        for (int i = 0; i < weights.Length; i++)
+            shifted[i] = (byte)(weights[i] + 128);
+        return OnnxTensor.UInt8s(shifted, dims);
+    }
+
+    /// <summary>The weights' zero point, 0 as int8 or 128 as uint8 (<see cref="UnsignedWeights"/>): a scalar, or one per output channel.</summary>
+    private static OnnxTensor WeightZeroPoint(QuantizationParameters input, int channels)
+    {
+        bool unsigned = UnsignedWeights(input);
+        if (channels == 0)
+            return unsigned ? OnnxTensor.UInt8(128) : OnnxTensor.Int8s([0]);
+        return unsigned ? OnnxTensor.UInt8s(Enumerable.Repeat((byte)128, channels).ToArray(), channels) : OnnxTensor.Int8s(new sbyte[channels], channels);
+    }
+
     /// <summary>A convolution or Linear with its int32 bias: QLinearConv (QOperator) or DQ -> Conv/Gemm [-> Relu] -> Q (QDQ).</summary>
     private void Weighted(QuantizedWeightedLayer layer, OnnxTensor weights, int outputs, OnnxAttribute[] attributes, string floatOp)
     {
         bool perChannel = layer.WeightScales.Length > 1;
         var weightScale = perChannel ? OnnxTensor.Floats(layer.WeightScales, outputs) : OnnxTensor.Float(layer.WeightScales[0]);
-        var weightZero = perChannel ? OnnxTensor.Int8s(new sbyte[outputs], outputs) : OnnxTensor.Int8s([0]);
+        var weightZero = WeightZeroPoint(layer.Input, perChannel ? outputs : 0);
         Settle();
         var (input, output) = (layer.Input, layer.Output);
         string y;
@@ -117,7 +146,7 @@ internal sealed partial class QuantizedModelOnnxLowering
         for (int o = 0; o < m; o++)
             for (int i = 0; i < k; i++)
                 transposed[i * m + o] = weights[o * k + i];
-        string acc = Op("MatMulInteger", _x, Const("weight_t", OnnxTensor.Int8s(transposed, k, m)), ZeroPoint(l.Input.ZeroPoint), Const("weight_zero_point", OnnxTensor.Int8s([0])));
+        string acc = Op("MatMulInteger", _x, Const("weight_t", WeightTensor(transposed, l.Input, k, m)), ZeroPoint(l.Input.ZeroPoint), Const("weight_zero_point", WeightZeroPoint(l.Input, 0)));
         acc = Op("Add", acc, Const("bias", OnnxTensor.Int32s(l.Bias, m)));
         string f = Op("Cast", [acc], [OnnxAttribute.Of("to", (long)OnnxElementType.Float)]);
         var requantizer = Requantizer.For(l.Input.Scale, WeightPacking.PerChannel(l.WeightScales, m), l.Output, l.FusedReLU);
@@ -159,7 +188,7 @@ internal sealed partial class QuantizedModelOnnxLowering
             // depthwise ConvInteger of ones (padding contributes zero), then the per-position reciprocals, rounded at scale 1.
             int c = input.Channels;
             var ones = Enumerable.Repeat((sbyte)1, c * p.KernelH * p.KernelW).ToArray();
-            string acc = Op("ConvInteger", [_x, Const("ones", OnnxTensor.Int8s(ones, c, 1, p.KernelH, p.KernelW)), ZeroPoint(q.ZeroPoint), Const("weight_zero_point", OnnxTensor.Int8s([0]))],
+            string acc = Op("ConvInteger", [_x, Const("ones", OnnxTensor.Int8s(ones, c, 1, p.KernelH, p.KernelW)), ZeroPoint(q.ZeroPoint), Const("ones_zero_point", OnnxTensor.Int8s([0]))],
             [
                 OnnxAttribute.Of("kernel_shape", p.KernelH, p.KernelW),
                 OnnxAttribute.Of("strides", p.StrideH, p.StrideW),

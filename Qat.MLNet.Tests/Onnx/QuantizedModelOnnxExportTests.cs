@@ -74,6 +74,20 @@ public sealed class QuantizedModelOnnxExportTests
     }
 
     [TestMethod]
+    [DynamicData(nameof(Cases))]
+    public void Export_WeightType_IsUInt8ForFullRangeInputs_Int8ForReduceRange(string network, QuantBackend backend, QatOnnxForm form)
+    {
+        // ONNX Runtime's u8 x s8 kernels without VNNI (AVX2) add product pairs in saturating int16: full-range (qnnpack)
+        // inputs need u8 x u8, which any host computes exactly; fbgemm's 7-bit inputs keep the faster int8 weights.
+        var graph = global::Onnx.ModelProto.Parser.ParseFrom(Export(Network(network, backend), form)).Graph;
+        var weights = graph.Initializer.Where(t => t.Name.Contains("weight", StringComparison.Ordinal) && !t.Name.Contains("scale", StringComparison.Ordinal)).ToList();
+        Assert.IsNotEmpty(weights);
+        int expected = backend == QuantBackend.Qnnpack ? (int)global::Onnx.TensorProto.Types.DataType.Uint8 : (int)global::Onnx.TensorProto.Types.DataType.Int8;
+        foreach (var w in weights)
+            Assert.AreEqual(expected, w.DataType, $"{w.Name} of the {backend} {network}");
+    }
+
+    [TestMethod]
     public void Export_OpsetOutOfRange_SaysWhichOpsetsAreWritten()
     {
         var model = OnnxTestModels.Mlp(QuantBackend.Fbgemm);
