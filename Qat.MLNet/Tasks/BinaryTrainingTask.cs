@@ -15,6 +15,8 @@ internal sealed class BinaryTrainingTask : TrainingTask
 
     public override ScoringTask Scoring => BinaryScoringTask.Instance;
 
+    public override string LossWeighting => _positiveWeight == 1f ? "" : FormattableString.Invariant($", positive rows weighted {_positiveWeight:G3}");
+
     public override bool HasAccuracy => true;
 
     public override Func<float> CreateLabelReader(DataViewRow row, DataViewSchema.Column label)

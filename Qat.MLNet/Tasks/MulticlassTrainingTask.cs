@@ -31,11 +31,15 @@ internal sealed class MulticlassTrainingTask : TrainingTask
     public override bool HasAccuracy => true;
 
     /// <summary>Checks the label column and takes its class count and names; the class weights come with the counts.</summary>
-    public static MulticlassTrainingTask FromLabel(DataViewSchema.Column label, QatClassWeighting weighting = QatClassWeighting.None) =>
+    public static MulticlassTrainingTask FromLabel(DataViewSchema.Column label, QatClassWeighting weighting) =>
         new(MulticlassScoringTask.FromLabel(label), weighting, null);
 
-    /// <summary>The weight of each class in the loss (null when every row weighs 1), for tests and reports.</summary>
+    /// <summary>The weight of each class in the loss (null when every row weighs 1).</summary>
     public IReadOnlyList<float>? ClassWeights => _classWeights;
+
+    public override string LossWeighting => _classWeights is { } w
+        ? FormattableString.Invariant($", classes weighted n / (C n_c): {w.Min():G3} to {w.Max():G3}")
+        : "";
 
     /// <summary>
     /// With <see cref="QatClassWeighting.Balanced"/>, weights <c>n / (C n_c)</c> over the C classes that have rows; a class

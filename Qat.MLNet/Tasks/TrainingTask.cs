@@ -21,6 +21,9 @@ internal abstract class TrainingTask
     /// <summary>The network's output count.</summary>
     public int OutputCount => Scoring.OutputCount;
 
+    /// <summary>How the loss weighs rows, for the Fit's log line (e.g. ", classes weighted ..."); empty when every row weighs 1.</summary>
+    public virtual string LossWeighting => "";
+
     /// <summary>Whether accuracy means something (classification).</summary>
     public abstract bool HasAccuracy { get; }
 

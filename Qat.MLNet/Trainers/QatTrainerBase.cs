@@ -61,8 +61,7 @@ public abstract class QatTrainerBase<TTransformer> : IEstimator<TTransformer> wh
             int members = _options.ResolveEnsembleSize(data.RowCount + data.HeldOutCount);
             channel.Info(MessageSensitivity.None, FormattableString.Invariant($"Qat {data.Task.Name}: {data.RowCount} training rows x {data.FeatureCount} features, validation: {data.ValidationDescription}, ") +
                 FormattableString.Invariant($"features {(data.Standardization is null ? "as given" : "standardized")}{(data.Encoding is { } encoding ? $", piecewise-linear encoding: {data.FeatureCount} features -> {encoding.OutputCount} bins" : "")}, network {_options.Network}{(members > 1 ? $" x {members} (an ensemble, merged into one network)" : "")}, ") +
-                FormattableString.Invariant($"batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, weight decay {_options.WeightDecay}, seed {seed}") +
-                (data.Task is MulticlassTrainingTask { ClassWeights: { } weights } ? FormattableString.Invariant($", classes weighted n / (C n_c): {weights.Min():G3} to {weights.Max():G3}.") : "."));
+                FormattableString.Invariant($"batch {_options.BatchSize}, {_options.Optimizer} lr {_options.LearningRate}, weight decay {_options.WeightDecay}, seed {seed}{data.Task.LossWeighting}."));
             var (model, report) = members > 1
                 ? EnsembleTraining.Run(Host, channel, _options, input, data, CreateTask, seed, members)
                 : new QatTrainingSession(Host, channel, _options, data.Task, data, seed).Run();

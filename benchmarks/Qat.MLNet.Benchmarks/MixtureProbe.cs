@@ -12,7 +12,8 @@ namespace Qat.MLNet.Benchmarks;
 /// splits it fits Qat's defaults (A), the defaults with <c>PiecewiseLinearBins = K</c> (B) and the defaults with seed 11
 /// (C), and scores the averages of their test outputs: A + C is twice the members on plain features (the control), A + B
 /// the mixture. "holdout pick" is A or B, whichever has the lower mean over its members of their best QAT-phase validation
-/// loss (member m of A and of B hold out the same rows: both use seed + m), as a Fit that trained both could choose. Usage: <c>dotnet run -c Release -- mixture [--splits N] [--only NAME] [--bins K] [--no-r]</c>.
+/// loss (member m of A and of B hold out the same rows: both use seed + m), as a Fit that trained both could choose.
+/// Usage: <c>dotnet run -c Release -- mixture [--splits N] [--only NAME] [--bins K] [--no-r]</c>.
 /// </summary>
 internal static class MixtureProbe
 {
