@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -32,7 +33,7 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint,
         return (byte)RoundAddClamp.Apply(x * (1f / Scale), ZeroPoint, QuantMin, QuantMax);
     }
 
-    /// <summary>Quantizes every value of <paramref name="values"/> into <paramref name="levels"/> (same arithmetic as <see cref="Quantize(float)"/>, 16 at a time where AVX-512 is present).</summary>
+    /// <summary>Quantizes every value of <paramref name="values"/> into <paramref name="levels"/> (same arithmetic as <see cref="Quantize(float)"/>, 16 at a time where AVX-512 is present, 8 where AVX2 is).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     public void Quantize(ReadOnlySpan<float> values, Span<byte> levels)
     {
@@ -47,6 +48,21 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint,
             {
                 var q = RoundAddClamp.Apply(Vector512.Create(values.Slice(i, 16)) * inv, zp, lo, hi);
                 Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(q).AsUInt32()).CopyTo(levels.Slice(i, 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && values.Length >= 8)
+        {
+            // AVX2 CPUs: 8 at a time. The scalar loop cost the MLP at batch 256 more than its first layer on AMD Zen 3.
+            var inv = Vector256.Create(1f / Scale);
+            var zp = Vector256.Create((float)ZeroPoint);
+            var lo = Vector256.Create((float)QuantMin);
+            var hi = Vector256.Create((float)QuantMax);
+            for (; i + 8 <= values.Length; i += 8)
+            {
+                var q = Vector256.ConvertToInt32(RoundAddClamp.Apply(Vector256.Create(values.Slice(i, 8)) * inv, zp, lo, hi));
+                // Every lane is in [QuantMin, QuantMax], inside 0..255: narrowing cannot lose a bit.
+                var words = Vector128.Narrow(q.GetLower(), q.GetUpper());
+                BinaryPrimitives.WriteUInt64LittleEndian(levels.Slice(i, 8), Vector128.Narrow(words, words).AsUInt64().ToScalar());
             }
         }
         for (; i < values.Length; i++)

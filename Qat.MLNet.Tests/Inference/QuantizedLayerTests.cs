@@ -31,6 +31,37 @@ public sealed class QuantizedLayerTests
     }
 
     [TestMethod]
+    public void MaxPool2x2_CeilModeOnOddSizes_TakesOnlyTheInputInTheLastWindow()
+    {
+        var random = new Random(4);
+        foreach (int size in new[] { 7, 9, 17, 29 })
+        {
+            var shape = new ActivationShape(2, size, size);
+            var pool = new QuantizedMaxPool2d("pool", shape, 2, 2, 2, 2, 0, 0, 1, 1, ceilMode: true);
+            int o = (size + 1) / 2;
+            Assert.AreEqual(new ActivationShape(2, o, o), pool.OutputShape, "torch: MaxPool2d(2, ceil_mode=True) on an odd size");
+            // One extra plane of 255s after the input: a window that read past its row or plane would pick them up.
+            var input = new byte[3 * size * size];
+            random.NextBytes(input.AsSpan(0, shape.Size));
+            input.AsSpan(shape.Size).Fill(255);
+            for (int i = 0; i < shape.Size; i++)
+                input[i] %= 200;
+            var output = new byte[pool.OutputShape.Size];
+            pool.Run(input, output, 1, Span<byte>.Empty);
+            for (int plane = 0; plane < 2; plane++)
+                for (int y = 0; y < o; y++)
+                    for (int x = 0; x < o; x++)
+                    {
+                        int expected = 0;
+                        for (int yy = 2 * y; yy < Math.Min(2 * y + 2, size); yy++)
+                            for (int xx = 2 * x; xx < Math.Min(2 * x + 2, size); xx++)
+                                expected = Math.Max(expected, input[plane * size * size + yy * size + xx]);
+                        Assert.AreEqual(expected, output[plane * o * o + y * o + x], $"size {size} plane {plane} ({y}, {x})");
+                    }
+        }
+    }
+
+    [TestMethod]
     public void MaxPool_CeilModeAndPadding_FollowPyTorchSizes()
     {
         var pool = new QuantizedMaxPool2d("pool", new ActivationShape(1, 7, 7), 3, 3, 2, 2, 1, 1, 1, 1, ceilMode: true);

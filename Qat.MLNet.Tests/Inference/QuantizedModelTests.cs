@@ -345,8 +345,8 @@ public sealed class QuantizedModelTests
                 long small = 16L * layer.Bias.Length + 4096; // biases, scales, multipliers
                 long padding = 32L * layer.Bias.Length;      // GEMM rows padded to 32
                 // One packed form, the plain weights rebuilt from it: padded rows (which the 7-bit AVX-512 kernels also read),
-                // or, for 8-bit activations on AVX-512, int16 pairs (2 bytes a weight; Linear keeps the rows for small batches too).
-                bool pairs = path == Int8KernelPath.Avx512 && layer.Input.QuantMax > 127;
+                // or, for 8-bit activations on AVX-512 and AVX2, int16 pairs (2 bytes a weight; Linear keeps the rows for small batches too).
+                bool pairs = path is Int8KernelPath.Avx512 or Int8KernelPath.Avx2 && layer.Input.QuantMax > 127;
                 long oneForm = !pairs ? weights + padding : layer is QuantizedConv2d ? 2 * weights : 3 * weights + padding;
                 Assert.IsLessThanOrEqualTo(oneForm + small, layer.ResidentBytes, $"{path} {layer.Name}: {layer.ResidentBytes} bytes for {weights} weights");
             }

@@ -27,7 +27,7 @@ internal static unsafe class AvxVnniConv
     public static void Run(int* cols, int kQuads, int paddedPositions, int* weightQuads, int weightStride, int outputs, int* bias, float* multipliers,
         int zeroPoint, int low, int high, byte* output, int positions)
     {
-        var store = new Requantize(bias, multipliers, zeroPoint, low, high, output, positions);
+        var store = new ChannelPlaneStore(bias, multipliers, zeroPoint, low, high, output, positions);
         // Positions outside, channels inside: a block of 16 positions' columns (kQuads x 64 bytes) stays in L1 while every
         // channel's weights stream past it, instead of every channel streaming all the columns from L2.
         for (int p = 0; p < paddedPositions; p += 2 * Lanes)
@@ -58,7 +58,7 @@ internal static unsafe class AvxVnniConv
     /// to cover vpdpbusd's latency at two per cycle; 12 vpdpbusd per 2 column loads and 6 weight broadcasts.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block6x2(int* column, int kQuads, int paddedPositions, int* w, int weightStride, in Requantize store, int o, int p)
+    private static void Block6x2(int* column, int kQuads, int paddedPositions, int* w, int weightStride, in ChannelPlaneStore store, int o, int p)
     {
         // One weight pointer and strides (base + index addressing) instead of six row pointers: fewer live registers.
         nint s1 = weightStride, s2 = 2 * s1, s3 = 3 * s1, s4 = 4 * s1, s5 = 5 * s1;
@@ -104,7 +104,7 @@ internal static unsafe class AvxVnniConv
 
     /// <summary>One channel x two position vectors (layers with fewer than six channels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block1x2(int* column, int kQuads, int paddedPositions, int* w, in Requantize store, int o, int p)
+    private static void Block1x2(int* column, int kQuads, int paddedPositions, int* w, in ChannelPlaneStore store, int o, int p)
     {
         Vector256<int> a = default, b = default;
         int* end = w + kQuads;
@@ -116,14 +116,5 @@ internal static unsafe class AvxVnniConv
         }
         store.Store(a, o, p);
         store.Store(b, o, p + Lanes);
-    }
-
-    /// <summary>Requantizes eight positions of one channel (<see cref="EightLaneStore"/>); writes only positions &lt; positions.</summary>
-    private readonly struct Requantize(int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector256<int> acc, int o, int p) =>
-            EightLaneStore.Store(acc + Vector256.Create(bias[o]), Vector256.Create(multipliers[o]), zeroPoint, low, high,
-                output + (long)o * positions + p, positions - p);
     }
 }

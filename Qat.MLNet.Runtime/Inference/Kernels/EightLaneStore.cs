@@ -30,3 +30,17 @@ internal static unsafe class EightLaneStore
         }
     }
 }
+
+/// <summary>
+/// The position kernels' output (<see cref="AvxVnniConv"/>, <see cref="Avx2Conv"/>): channel-major planes of
+/// <c>positions</c> bytes; <see cref="Store"/> requantizes eight positions of one channel with its bias and multiplier and
+/// writes only positions &lt; positions.
+/// </summary>
+internal readonly unsafe struct ChannelPlaneStore(int* bias, float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)
+{
+    /// <summary>Writes positions <paramref name="p"/> to <paramref name="p"/> + 7 of channel <paramref name="o"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(Vector256<int> acc, int o, int p) =>
+        EightLaneStore.Store(acc + Vector256.Create(bias[o]), Vector256.Create(multipliers[o]), zeroPoint, low, high,
+            output + (long)o * positions + p, positions - p);
+}

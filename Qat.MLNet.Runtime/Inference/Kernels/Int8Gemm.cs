@@ -33,6 +33,11 @@ internal static unsafe class Int8Gemm
             Avx512Gemm.Multiply(x, xStride, rows, w, outputs, kp, acc, accStride, sevenBitActivations);
             return;
         }
+        if (path == Int8KernelPath.Avx2)
+        {
+            Avx2Gemm.Multiply(x, xStride, rows, w, outputs, kp, acc, accStride, sevenBitActivations);
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             byte* xr = x + (long)r * xStride;
@@ -46,11 +51,6 @@ internal static unsafe class Int8Gemm
                     DotVnni4(xr, w + (long)o * kp, kp, ar + o);
                 for (; o < outputs; o++)
                     ar[o] = DotVnni(xr, w + (long)o * kp, kp);
-            }
-            else if (path == Int8KernelPath.Avx2)
-            {
-                for (; o < outputs; o++)
-                    ar[o] = DotAvx2(xr, w + (long)o * kp, kp);
             }
             else
             {
@@ -67,19 +67,6 @@ internal static unsafe class Int8Gemm
         for (int i = 0; i < k; i++)
             sum += x[i] * w[i];
         return sum;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
-    private static int DotAvx2(byte* x, sbyte* w, int kp)
-    {
-        var acc = Vector256<int>.Zero;
-        for (int i = 0; i < kp; i += 16)
-        {
-            var xs = Avx2.ConvertToVector256Int16(x + i);
-            var ws = Avx2.ConvertToVector256Int16(w + i);
-            acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(xs, ws));
-        }
-        return Vector256.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)

@@ -35,11 +35,13 @@ internal sealed class Int8Kernels
     public Int8KernelPath Path { get; }
 
     /// <summary>
-    /// Whether convolutions run the kernels vectorized over output positions (Avx512Conv, AvxVnniConv), which read the
-    /// weights as int16 pairs or sbyte quads, instead of the dot-product GEMM over padded weight rows; on the AVX-512 path
-    /// batched Linear layers do too (the AVX-VNNI paths have <see cref="LinearOverOutputs"/> instead).
+    /// Whether convolutions run the kernels vectorized over output positions (Avx512Conv, AvxVnniConv, Avx2Conv), which read
+    /// the weights as int16 pairs or sbyte quads, instead of the dot-product GEMM over padded weight rows; on the AVX-512 and
+    /// AVX2 paths batched Linear layers do too (the AVX-VNNI paths have <see cref="LinearOverOutputs"/> instead). Only the
+    /// scalar path does not: on AVX2 the position kernels ran the CNN of the kernels benchmark several times faster than
+    /// the GEMM (benchmarks/README.md, "The AVX2 path").
     /// </summary>
-    public bool VectorizesOverPositions => Path is Int8KernelPath.Avx512 or Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512;
+    public bool VectorizesOverPositions => Path is not Int8KernelPath.Scalar;
 
     /// <summary>
     /// Whether Linear layers run <see cref="AvxVnniLinear"/> (vectorized over output channels, at every batch size) and pack
@@ -48,14 +50,15 @@ internal sealed class Int8Kernels
     public bool LinearOverOutputs => Path is Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512;
 
     /// <summary>
-    /// Whether the position kernels take the activations as byte quads (AVX-VNNI always; AVX-512BW for seven-bit ones)
-    /// rather than as int16 pairs (AVX-512BW for eight-bit activations, whose vpmaddubsw pair sums could saturate).
+    /// Whether the position kernels take the activations as byte quads (AVX-VNNI always; AVX-512BW and AVX2 for seven-bit
+    /// ones) rather than as int16 pairs (AVX-512BW and AVX2 for eight-bit activations, whose vpmaddubsw pair sums could saturate).
     /// </summary>
     public bool PositionQuads(bool sevenBitActivations) => Path is Int8KernelPath.AvxVnni or Int8KernelPath.AvxVnniAvx512 || sevenBitActivations;
 
     /// <summary>
-    /// The position kernel over byte quads on this path: <see cref="AvxVnniConv.Run"/>, or <see cref="Avx512Conv.RunSevenBit"/>
-    /// on the AVX-512 path and for seven-bit activations on the combined one. See <see cref="PositionQuads"/> for when it applies.
+    /// The position kernel over byte quads on this path: <see cref="AvxVnniConv.Run"/>; <see cref="Avx512Conv.RunSevenBit"/>
+    /// on the AVX-512 path and for seven-bit activations on the combined one; <see cref="Avx2Conv.Run{TStep}"/> with
+    /// <see cref="Avx2Conv.SevenBitQuads"/> on AVX2. See <see cref="PositionQuads"/> for when it applies.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void RunPositionQuads(int* cols, int kQuads, int paddedPositions, int* weightQuads, int weightStride, int outputs, int* bias,
@@ -63,8 +66,25 @@ internal sealed class Int8Kernels
     {
         if (Path == Int8KernelPath.AvxVnni || (Path == Int8KernelPath.AvxVnniAvx512 && !sevenBitActivations))
             AvxVnniConv.Run(cols, kQuads, paddedPositions, weightQuads, weightStride, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
+        else if (Path == Int8KernelPath.Avx2)
+            Avx2Conv.Run<Avx2Conv.SevenBitQuads>(cols, kQuads, paddedPositions, weightQuads, weightStride, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
         else
             Avx512Conv.RunSevenBit(cols, kQuads, paddedPositions, weightQuads, weightStride, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
+    }
+
+    /// <summary>
+    /// The position kernel over int16 pairs (eight-bit activations where <see cref="PositionQuads"/> is false):
+    /// <see cref="Avx512Conv.Run"/> on AVX-512, <see cref="Avx2Conv.Run{TStep}"/> with <see cref="Avx2Conv.Int16Pairs"/>
+    /// on AVX2. Weight rows are <paramref name="kPairs"/> ints long.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void RunPositionPairs(int* cols, int kPairs, int paddedPositions, int* weightPairs, int outputs, int* bias,
+        float* multipliers, int zeroPoint, int low, int high, byte* output, int positions)
+    {
+        if (Path == Int8KernelPath.Avx2)
+            Avx2Conv.Run<Avx2Conv.Int16Pairs>(cols, kPairs, paddedPositions, weightPairs, kPairs, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
+        else
+            Avx512Conv.Run(cols, kPairs, paddedPositions, weightPairs, outputs, bias, multipliers, zeroPoint, low, high, output, positions);
     }
 
     /// <summary>Whether the CPU can run <paramref name="path"/>.</summary>

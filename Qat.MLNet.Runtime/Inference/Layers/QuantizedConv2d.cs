@@ -147,7 +147,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
                     {
                         Im2ColRows(sample, g, rows, KPairs * 2);
                         InterleavePairs(rows, cols);
-                        Avx512Conv.Run((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
+                        Kernels.RunPositionPairs((int*)cols, KPairs, PaddedPositions, weightPairs + (long)first * KPairs, outPerGroup, bias + first,
                             multipliers + first, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, result + (long)first * positions, positions);
                     }
                 }
@@ -215,7 +215,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         }
     }
 
-    /// <summary>Second step, quad kernels (AVX-VNNI; AVX-512BW with seven-bit activations): every four rows interleaved into byte quads per position (byte and word unpacks).</summary>
+    /// <summary>Second step, quad kernels (AVX-VNNI; AVX-512BW and AVX2 with seven-bit activations): every four rows interleaved into byte quads per position (byte and word unpacks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void InterleaveQuads(byte* rows, byte* cols)
     {
@@ -242,7 +242,7 @@ public sealed class QuantizedConv2d : QuantizedWeightedLayer
         }
     }
 
-    /// <summary>Second step, AVX-512BW with 8-bit activations: every two rows widened to int16 and interleaved into pairs per position.</summary>
+    /// <summary>Second step, AVX-512BW and AVX2 with 8-bit activations: every two rows widened to int16 and interleaved into pairs per position.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     private unsafe void InterleavePairs(byte* rows, byte* cols)
     {

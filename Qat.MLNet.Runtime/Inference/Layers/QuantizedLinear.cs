@@ -19,7 +19,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
         OutFeatures = outFeatures;
     }
 
-    /// <summary>From this batch size on, the AVX-512 path vectorizes over samples instead of over input features.</summary>
+    /// <summary>From this batch size on, the AVX-512 and AVX2 paths vectorize over samples instead of over input features.</summary>
     internal const int BatchedThreshold = 16;
 
     /// <summary>Input features.</summary>
@@ -70,7 +70,7 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
     }
 
     /// <summary>
-    /// The batch as the positions of <see cref="Avx512Conv"/> (the AVX-512 path): inputs transposed to byte quads (seven-bit) or int16 pairs,
+    /// The batch as the positions of the position kernels (<see cref="Avx512Conv"/>, <see cref="Avx2Conv"/>): inputs transposed to byte quads (seven-bit) or int16 pairs,
     /// [in / lanes][batch], outputs computed channel-major and transposed back to [batch][out].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
@@ -124,9 +124,9 @@ public sealed class QuantizedLinear : QuantizedWeightedLayer
                     }
                 }
                 if (sevenBit)
-                    Avx512Conv.RunSevenBit(c, groups, padded, (int*)paddedRows, QuadStride, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
+                    Kernels.RunPositionQuads(c, groups, padded, (int*)paddedRows, QuadStride, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch, sevenBitActivations: true);
                 else
-                    Avx512Conv.Run(c, groups, padded, pairs, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
+                    Kernels.RunPositionPairs(c, groups, padded, pairs, OutFeatures, bias, m, Requantizer.ZeroPoint, Requantizer.Low, Requantizer.High, tmp, batch);
                 for (int o = 0; o < OutFeatures; o++)
                     for (int n = 0; n < batch; n++)
                         output[n * OutFeatures + o] = tmp[o * batch + n];

@@ -48,7 +48,9 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimized from the first call (no tier-0 SIMD)
     internal override void Run(ReadOnlySpan<byte> input, Span<byte> output, int batch, Span<byte> scratch)
     {
-        if (KernelH == 2 && KernelW == 2 && StrideH == 2 && StrideW == 2 && PadH == 0 && PadW == 0 && DilationH == 1 && DilationW == 1)
+        // Only where every window lies inside the input: ceil mode on an odd size adds a window that hangs over the edge.
+        if (KernelH == 2 && KernelW == 2 && StrideH == 2 && StrideW == 2 && PadH == 0 && PadW == 0 && DilationH == 1 && DilationW == 1
+            && OutputShape.Height == InputShape.Height / 2 && OutputShape.Width == InputShape.Width / 2)
         {
             Run2x2(input, output, batch);
             return;
@@ -98,30 +100,47 @@ public sealed class QuantizedMaxPool2d : QuantizedLayer
                     byte* r0 = src + (long)(2 * y) * w;
                     byte* r1 = r0 + w;
                     byte* d = dst + y * ow;
-                    int x = 0;
-                    // 16 input columns -> 8 outputs: the row-wise max, then the max of each byte pair.
-                    for (; 2 * x + 16 <= w; x += 8)
+                    if (ow >= 8)
                     {
-                        var m = Vector128.Max(
-                            Vector128.Load(r0 + 2 * x), Vector128.Load(r1 + 2 * x)).AsUInt16();
-                        var pairs = Vector128.Max(m & Vector128.Create((ushort)0xff), m >> 8);
-                        *(ulong*)(d + x) = Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar();
+                        // 16 input columns -> 8 outputs; the last block overlaps the one before (same bytes again), so a
+                        // row of 14 outputs (28 columns) takes two vector steps and no scalar tail.
+                        for (int x = 0; x + 8 <= ow; x += 8)
+                            Pool8(r0 + 2 * x, r1 + 2 * x, d + x);
+                        if (ow % 8 != 0)
+                            Pool8(r0 + 2 * (ow - 8), r1 + 2 * (ow - 8), d + ow - 8);
                     }
-                    // 8 input columns -> 4 outputs.
-                    for (; 2 * x + 8 <= w; x += 4)
+                    else if (ow >= 4)
                     {
-                        var m = Vector128.Max(Vector128.CreateScalar(*(ulong*)(r0 + 2 * x)).AsByte(), Vector128.CreateScalar(*(ulong*)(r1 + 2 * x)).AsByte()).AsUInt16();
-                        var pairs = Vector128.Max(m & Vector128.Create((ushort)0xff), m >> 8);
-                        *(uint*)(d + x) = Vector128.Narrow(pairs, pairs).AsUInt32().ToScalar();
+                        // 8 input columns -> 4 outputs, the same way (7 outputs: two overlapping steps).
+                        Pool4(r0, r1, d);
+                        if (ow > 4)
+                            Pool4(r0 + 2 * (ow - 4), r1 + 2 * (ow - 4), d + ow - 4);
                     }
-                    for (; x < ow; x++)
+                    else
                     {
-                        int a = Math.Max(r0[2 * x], r0[2 * x + 1]);
-                        int b = Math.Max(r1[2 * x], r1[2 * x + 1]);
-                        dst[y * ow + x] = (byte)Math.Max(a, b);
+                        for (int x = 0; x < ow; x++)
+                            d[x] = Math.Max(Math.Max(r0[2 * x], r0[2 * x + 1]), Math.Max(r1[2 * x], r1[2 * x + 1]));
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Eight outputs from 16 columns of two rows: the row-wise max, then the max of each byte pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Pool8(byte* r0, byte* r1, byte* d)
+    {
+        var m = Vector128.Max(Vector128.Load(r0), Vector128.Load(r1)).AsUInt16();
+        var pairs = Vector128.Max(m & Vector128.Create((ushort)0xff), m >> 8);
+        *(ulong*)d = Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar();
+    }
+
+    /// <summary>Four outputs from 8 columns of two rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Pool4(byte* r0, byte* r1, byte* d)
+    {
+        var m = Vector128.Max(Vector128.CreateScalar(*(ulong*)r0).AsByte(), Vector128.CreateScalar(*(ulong*)r1).AsByte()).AsUInt16();
+        var pairs = Vector128.Max(m & Vector128.Create((ushort)0xff), m >> 8);
+        *(uint*)d = Vector128.Narrow(pairs, pairs).AsUInt32().ToScalar();
     }
 }

@@ -7,7 +7,7 @@ namespace Qat.MLNet.Inference;
 /// int32 bias, the input and output quantization, an optional fused ReLU, and the forms the kernels of its dispatch need,
 /// packed once when the layer is built and only for that dispatch: for AVX-VNNI Linear layers, sbyte quads along the
 /// output channels; otherwise rows padded for the GEMM, which the AVX-VNNI position kernels and the AVX-512 ones for 7-bit
-/// activations also read as sbyte quads; int16 pairs for the AVX-512 kernels with 8-bit activations; the bias with the
+/// activations also read as sbyte quads; int16 pairs for the AVX-512 and AVX2 kernels with 8-bit activations; the bias with the
 /// input zero point folded in. The plain weights are not kept: <see cref="Weights"/> rebuilds them from the
 /// packed form, so a loaded fbgemm model holds about one byte per weight.
 /// </summary>
@@ -47,7 +47,7 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
         }
         bool positionKernels = Kernels.VectorizesOverPositions;
         bool quads = Kernels.PositionQuads(SevenBitInput);
-        // Padded rows serve the GEMM (small Linear batches on AVX-512, everything on AVX2 and scalar) and, read as quads
+        // Padded rows serve the GEMM (small Linear batches on AVX-512 and AVX2, everything on scalar) and, read as quads
         // with a row stride of Kp / 4, the position kernels over quads.
         PaddedWeights = !positionKernels || linear || quads ? WeightPacking.PadRows(weights, outChannels, reduction) : [];
         WeightPairs = positionKernels && !quads ? WeightPacking.Int16Pairs(weights, outChannels, reduction) : [];
@@ -135,7 +135,7 @@ public abstract class QuantizedWeightedLayer : QuantizedLayer
     /// <summary>The per-channel requantization to the output levels.</summary>
     private protected Requantizer Requantizer { get; }
 
-    /// <summary>Weight rows as int16 pairs (the AVX-512 kernels for 8-bit activations; empty otherwise).</summary>
+    /// <summary>Weight rows as int16 pairs (the AVX-512 and AVX2 position kernels for 8-bit activations; empty otherwise).</summary>
     private protected int[] WeightPairs { get; }
 
     /// <summary>The weights as sbyte quads along output channels (<see cref="AvxVnniLinear"/>; empty otherwise).</summary>
