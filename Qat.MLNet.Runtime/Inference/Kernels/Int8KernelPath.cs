@@ -6,7 +6,11 @@ public enum Int8KernelPath
     /// <summary>Plain C# loops (any CPU).</summary>
     Scalar,
 
-    /// <summary>AVX2 without VNNI: bytes widened to int16, then <c>vpmaddwd</c> (no int16 saturation, unlike <c>vpmaddubsw</c>).</summary>
+    /// <summary>
+    /// AVX2 without VNNI or AVX-512 (AMD Zen 2/3 class): 256-bit kernels vectorized over output positions for convolutions
+    /// and batched Linear layers, a blocked dot-product GEMM for small batches; <c>vpmaddubsw</c> + <c>vpmaddwd</c> when the
+    /// activations fit in 7 bits (fbgemm's reduce_range), bytes widened to int16 + <c>vpmaddwd</c> otherwise (no int16 saturation).
+    /// </summary>
     Avx2,
 
     /// <summary>
