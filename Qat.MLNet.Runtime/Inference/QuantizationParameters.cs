@@ -60,9 +60,7 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint,
             for (; i + 8 <= values.Length; i += 8)
             {
                 var q = Vector256.ConvertToInt32(RoundAddClamp.Apply(Vector256.Create(values.Slice(i, 8)) * inv, zp, lo, hi));
-                // Every lane is in [QuantMin, QuantMax], inside 0..255: narrowing cannot lose a bit.
-                var words = Vector128.Narrow(q.GetLower(), q.GetUpper());
-                BinaryPrimitives.WriteUInt64LittleEndian(levels.Slice(i, 8), Vector128.Narrow(words, words).AsUInt64().ToScalar());
+                BinaryPrimitives.WriteUInt64LittleEndian(levels.Slice(i, 8), EightLaneStore.ToBytes(q)); // lanes in [QuantMin, QuantMax]
             }
         }
         for (; i < values.Length; i++)

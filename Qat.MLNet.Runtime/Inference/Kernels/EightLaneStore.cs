@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace Qat.MLNet.Inference.Kernels;
 
 /// <summary>
-/// The last step of the AVX-VNNI kernels: eight int32 accumulators (bias added) requantized as <see cref="Requantizer.Apply"/>
+/// The last step of the 256-bit kernels (AVX-VNNI, AVX2): eight int32 accumulators (bias added) requantized as <see cref="Requantizer.Apply"/>
 /// does, <c>clamp(round_half_even(acc * multiplier) + zeroPoint, low, high)</c>, and written as bytes, whole or the first
 /// <c>count</c> of them at the end of a row.
 /// </summary>
@@ -16,9 +16,7 @@ internal static unsafe class EightLaneStore
     {
         var f = Vector256.ConvertToSingle(acc) * multipliers;
         var q = Vector256.ConvertToInt32(RoundAddClamp.Apply(f, Vector256.Create((float)zeroPoint), Vector256.Create((float)low), Vector256.Create((float)high)));
-        // Every lane is in [low, high], inside 0..255: narrowing cannot lose a bit.
-        var words = Vector128.Narrow(q.GetLower(), q.GetUpper());
-        ulong bytes = Vector128.Narrow(words, words).AsUInt64().ToScalar();
+        ulong bytes = ToBytes(q); // every lane is in [low, high], inside 0..255
         if (count >= 8)
         {
             *(ulong*)dst = bytes;
@@ -28,6 +26,14 @@ internal static unsafe class EightLaneStore
             for (int i = 0; i < count; i++, bytes >>= 8)
                 dst[i] = (byte)bytes;
         }
+    }
+
+    /// <summary>Eight int32 lanes, each already in 0..255, as eight bytes (lane 0 lowest): narrowing cannot lose a bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong ToBytes(Vector256<int> levels)
+    {
+        var words = Vector128.Narrow(levels.GetLower(), levels.GetUpper());
+        return Vector128.Narrow(words, words).AsUInt64().ToScalar();
     }
 }
 
